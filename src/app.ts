@@ -1,0 +1,133 @@
+import { Registry } from 'prom-client';
+import { type Clock, type RandomSource, systemClock } from './clock.js';
+import type { SidecarConfig } from './config.js';
+import { InMemoryDeliveryQueue } from './delivery/delivery-queue.js';
+import { DeliveryService } from './delivery/delivery-service.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { RecentDeliveries } from './delivery/recent-deliveries.js';
+import { createActivityTasksHandlers } from './grpc/activity-tasks-handlers.js';
+import { loadContract } from './grpc/contract.js';
+import { type RunningGrpcServer, startGrpcServer } from './grpc/grpc-server.js';
+import { createLogger, type Logger } from './logger.js';
+import { SidecarMetrics } from './metrics.js';
+import { type RunningOpsServer, startOpsServer } from './ops/ops-http-server.js';
+import { LocalRateLimiter } from './rate/local-rate-limiter.js';
+import type { RateLimiter } from './rate/rate-limiter.js';
+import { AwsSwfPort } from './swf/aws-swf-port.js';
+import type { SwfPort } from './swf/swf-port.js';
+
+/** What tests (or another embedding) may replace; everything else is built from the config. */
+export interface SidecarDeps {
+  readonly swf?: SwfPort;
+  readonly limiter?: RateLimiter;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  readonly logger?: Logger;
+}
+
+export interface ShutdownReport {
+  /** Reports that could not be delivered within the grace period (logged and counted). */
+  readonly undelivered: number;
+}
+
+export interface RunningSidecar {
+  /** The gRPC address clients dial (the bound port when the config said port 0). */
+  readonly grpcAddress: string;
+  /** HOST:PORT of /metrics, /healthz, /readyz. */
+  readonly metricsAddress: string;
+  readonly metrics: SidecarMetrics;
+  readonly service: DeliveryService;
+  readonly dispatcher: Dispatcher;
+  /** Drains within the configured grace period and stops everything. Idempotent. */
+  shutdown(): Promise<ShutdownReport>;
+}
+
+/** The composition root: the only place that builds and wires the sidecar's parts. */
+export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}): Promise<RunningSidecar> {
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = new SidecarMetrics(new Registry());
+  const awsPort = deps.swf === undefined ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight }) : undefined;
+  const swf = deps.swf ?? (awsPort as SwfPort);
+  const limiter = deps.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
+
+  const service = new DeliveryService(
+    {
+      maxQueueItems: config.maxQueueItems,
+      maxQueueBytes: config.maxQueueBytes,
+      confirmedRetryBudget: { maxAttempts: config.retryMaxAttempts, maxElapsedMs: config.retryMaxElapsedMs },
+      queuedRetryBudget: { maxAttempts: config.queuedRetryMaxAttempts, maxElapsedMs: config.queuedRetryMaxElapsedMs },
+    },
+    { recent: new RecentDeliveries(config.dedupTtlMs, config.dedupMaxEntries), limiter, clock, metrics, logger },
+  );
+  const dispatcher = new Dispatcher(
+    {
+      maxBatchSize: config.maxBatchSize,
+      maxInFlight: config.maxInFlight,
+      backoff: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
+    },
+    {
+      queue: new InMemoryDeliveryQueue(),
+      limiter,
+      swf,
+      clock,
+      random,
+      metrics,
+      logger,
+      onSettled: (item, result) => service.onSettled(item, result),
+    },
+  );
+  service.attach(dispatcher);
+  metrics.sendRate.set(limiter.currentRatePerSecond());
+
+  const definition = loadContract();
+  const handlers = createActivityTasksHandlers(
+    service,
+    { defaultDelivery: config.defaultDelivery, maxBatchRequestItems: config.maxBatchRequestItems },
+    metrics,
+  );
+  let ready = false;
+  const ops: RunningOpsServer = await startOpsServer(config.metricsAddress, metrics.registry, () => ready);
+  let grpc: RunningGrpcServer;
+  try {
+    grpc = await startGrpcServer(
+      { address: config.address, maxReceiveMessageBytes: config.maxReceiveMessageBytes },
+      definition,
+      handlers,
+      metrics,
+      clock,
+    );
+  } catch (error) {
+    await ops.close();
+    throw error;
+  }
+  ready = true;
+  grpc.setServing(true);
+  metrics.ready.set(1);
+  logger.info({ grpc_address: grpc.address, metrics_address: ops.address }, 'swf-sidecar ready');
+
+  let shutdownPromise: Promise<ShutdownReport> | undefined;
+  const shutdown = async (): Promise<ShutdownReport> => {
+    ready = false;
+    metrics.ready.set(0);
+    grpc.setServing(false);
+    logger.info({ outstanding: service.stats().items, grace_ms: config.shutdownGraceMs }, 'draining');
+    const drained = await service.drain(config.shutdownGraceMs);
+    // Every waiting caller has its answer now; give the transport a moment to flush them.
+    await grpc.stop(1_000);
+    await ops.close();
+    awsPort?.destroy();
+    logger.info({ undelivered: drained.undelivered }, 'stopped');
+    return { undelivered: drained.undelivered };
+  };
+
+  return {
+    grpcAddress: grpc.address,
+    metricsAddress: ops.address,
+    metrics,
+    service,
+    dispatcher,
+    shutdown: () => (shutdownPromise ??= shutdown()),
+  };
+}

@@ -1,0 +1,215 @@
+import type { Clock } from '../clock.js';
+import { SidecarError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { DeliveryFinalResult, SidecarMetrics } from '../metrics.js';
+import type { RateLimiter } from '../rate/rate-limiter.js';
+import { tokenHash } from '../token-hash.js';
+import type { Dispatcher } from './dispatcher.js';
+import {
+  type DeliveryMode,
+  type FailureReport,
+  type SubmitResult,
+  approximateReportBytes,
+} from './failure-report.js';
+import { PendingDelivery, type DeliveryResult } from './pending-delivery.js';
+import type { RecentDeliveries } from './recent-deliveries.js';
+import type { RetryBudget } from './retry-policy.js';
+import { validateReport } from './validate-report.js';
+
+export interface DeliveryServiceOptions {
+  /** Bounds on accepted reports not yet settled (waiting, in flight, or waiting to retry). */
+  readonly maxQueueItems: number;
+  readonly maxQueueBytes: number;
+  /** Retry budget of a report someone waits on (CONFIRMED) and of one nobody waits on (QUEUED). */
+  readonly confirmedRetryBudget: RetryBudget;
+  readonly queuedRetryBudget: RetryBudget;
+}
+
+export interface DeliveryServiceDeps {
+  readonly recent: RecentDeliveries;
+  readonly limiter: RateLimiter;
+  readonly clock: Clock;
+  readonly metrics: SidecarMetrics;
+  readonly logger: Logger;
+}
+
+/** What drain() leaves behind when the grace period ends first. */
+export interface DrainReport {
+  readonly delivered: boolean;
+  readonly undelivered: number;
+}
+
+/**
+ * Decides *what* happens to a report: validation, duplicate handling, admission under the queue's
+ * bounds, and the answer each caller gets. The Dispatcher decides *when* it is sent.
+ */
+export class DeliveryService {
+  private readonly pendingByToken = new Map<string, PendingDelivery>();
+  private queuedItems = 0;
+  private queuedBytes = 0;
+  private accepting = true;
+  private drainWaiter: (() => void) | undefined;
+  private dispatcher!: Dispatcher;
+
+  constructor(
+    private readonly options: DeliveryServiceOptions,
+    private readonly deps: DeliveryServiceDeps,
+  ) {}
+
+  /** Wires the dispatcher in; the composition root breaks the cycle between the two this way. */
+  attach(dispatcher: Dispatcher): void {
+    this.dispatcher = dispatcher;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  stats(): { items: number; bytes: number } {
+    return { items: this.queuedItems, bytes: this.queuedBytes };
+  }
+
+  /**
+   * Accepts one report. Resolves with the caller's answer, or rejects with a SidecarError whose
+   * kind maps to the gRPC status. A caller that goes away does not stop the delivery.
+   */
+  async submit(report: FailureReport, mode: DeliveryMode): Promise<SubmitResult> {
+    const { metrics, clock } = this.deps;
+    const invalid = validateReport(report);
+    if (invalid !== undefined) {
+      metrics.rejections.inc({ reason: 'invalid_argument' });
+      throw invalid;
+    }
+    if (!this.accepting) {
+      metrics.rejections.inc({ reason: 'shutting_down' });
+      throw new SidecarError('unavailable', 'the sidecar is shutting down; send the report to another instance or retry');
+    }
+    const now = clock.now();
+    if (this.deps.recent.has(report.taskToken, now)) {
+      metrics.duplicates.inc({ kind: 'recently_delivered' });
+      return { outcome: 'delivered', attempts: 0 };
+    }
+    const existing = this.pendingByToken.get(report.taskToken);
+    if (existing !== undefined) {
+      metrics.duplicates.inc({ kind: 'joined' });
+      if (mode === 'queued') {
+        this.widenBudgetForQueued(existing);
+        return { outcome: 'queued', attempts: 0 };
+      }
+      return answerFor(await existing.settled);
+    }
+
+    const item = this.admit(report, mode, now);
+    this.dispatcher.enqueue(item);
+    if (mode === 'queued') return { outcome: 'queued', attempts: 0 };
+    return answerFor(await item.settled);
+  }
+
+  /**
+   * Stops accepting, then waits for every accepted report to settle or for `graceMs` to pass.
+   * What is left then is ended as undelivered: logged with token hashes, counted, and its waiting
+   * callers told UNAVAILABLE. Never drops a report silently.
+   */
+  async drain(graceMs: number): Promise<DrainReport> {
+    this.accepting = false;
+    if (this.queuedItems > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.deps.clock.setTimeout(() => resolve(), graceMs);
+        this.drainWaiter = () => {
+          this.deps.clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.drainWaiter = undefined;
+    }
+    if (this.queuedItems === 0) return { delivered: true, undelivered: 0 };
+    const abandoned = this.dispatcher.abandonAll(
+      new SidecarError('unavailable', `the sidecar shut down before SWF confirmed the report (grace period ${graceMs} ms)`),
+    );
+    this.deps.logger.error(
+      { undelivered: abandoned.length, token_hashes: abandoned.map((item) => tokenHash(item.report.taskToken)) },
+      'shutdown grace period ended with reports not delivered to SWF',
+    );
+    return { delivered: false, undelivered: abandoned.length };
+  }
+
+  /** The dispatcher's callback: one report's delivery ended. */
+  onSettled(item: PendingDelivery, result: DeliveryResult): void {
+    if (!item.settle(result)) return;
+    const { metrics, clock, logger } = this.deps;
+    this.pendingByToken.delete(item.report.taskToken);
+    this.queuedItems -= 1;
+    this.queuedBytes -= item.bytes;
+    metrics.queueItems.set(this.queuedItems);
+    metrics.queueBytes.set(this.queuedBytes);
+    if (result.ok) {
+      this.deps.recent.remember(item.report.taskToken, clock.now());
+    } else if (item.mode === 'queued' || this.accepting) {
+      logger.warn(
+        { token_hash: tokenHash(item.report.taskToken), mode: item.mode, attempts: result.attempts, error: result.error.message },
+        'failure report not delivered to SWF',
+      );
+    }
+    metrics.deliveries.inc({ mode: item.mode, result: finalResultLabel(result, this.accepting) });
+    if (this.queuedItems === 0) this.drainWaiter?.();
+  }
+
+  private admit(report: FailureReport, mode: DeliveryMode, now: number): PendingDelivery {
+    const { metrics } = this.deps;
+    const bytes = approximateReportBytes(report);
+    if (this.queuedItems + 1 > this.options.maxQueueItems || this.queuedBytes + bytes > this.options.maxQueueBytes) {
+      metrics.rejections.inc({ reason: 'queue_full' });
+      const retryAfterMs = this.estimateRetryAfterMs();
+      throw new SidecarError(
+        'resource-exhausted',
+        `the sidecar's queue is full (${this.queuedItems} reports, ${this.queuedBytes} bytes; limits ` +
+          `${this.options.maxQueueItems} and ${this.options.maxQueueBytes}); retry after ${retryAfterMs} ms`,
+        { retryAfterMs },
+      );
+    }
+    const budget = mode === 'queued' ? this.options.queuedRetryBudget : this.options.confirmedRetryBudget;
+    const item = new PendingDelivery(report, bytes, mode, budget, now);
+    this.pendingByToken.set(report.taskToken, item);
+    this.queuedItems += 1;
+    this.queuedBytes += bytes;
+    metrics.queueItems.set(this.queuedItems);
+    metrics.queueBytes.set(this.queuedBytes);
+    return item;
+  }
+
+  /** A QUEUED caller joining a CONFIRMED delivery is owed the longer QUEUED retry budget. */
+  private widenBudgetForQueued(item: PendingDelivery): void {
+    if (item.mode === 'queued') return;
+    item.mode = 'queued';
+    item.budget = this.options.queuedRetryBudget;
+  }
+
+  /** When a tenth of the queue will have gone out at the current send rate; at least 100 ms. */
+  private estimateRetryAfterMs(): number {
+    const rate = Math.max(1, this.deps.limiter.currentRatePerSecond());
+    return Math.max(100, Math.ceil(((this.queuedItems / 10) * 1000) / rate));
+  }
+}
+
+function answerFor(result: DeliveryResult): SubmitResult {
+  if (result.ok) return { outcome: 'delivered', attempts: result.attempts };
+  throw result.error;
+}
+
+function finalResultLabel(result: DeliveryResult, accepting: boolean): DeliveryFinalResult {
+  if (result.ok) return 'delivered';
+  switch (result.error.kind) {
+    case 'not-found':
+      return 'not_found';
+    case 'permission-denied':
+      return 'permission_denied';
+    case 'invalid-argument':
+      return 'invalid_argument';
+    case 'resource-exhausted':
+      return 'throttled_out';
+    case 'unavailable':
+      return accepting ? 'unavailable' : 'undelivered_at_shutdown';
+    case 'unknown':
+      return 'unknown';
+  }
+}

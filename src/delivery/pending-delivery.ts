@@ -1,0 +1,49 @@
+import type { SidecarError } from '../errors.js';
+import type { DeliveryMode, FailureReport } from './failure-report.js';
+import type { RetryBudget } from './retry-policy.js';
+
+/** How a delivery ended: SWF recorded it, or a typed error for every caller that waits on it. */
+export type DeliveryResult =
+  | { readonly ok: true; readonly attempts: number }
+  | { readonly ok: false; readonly attempts: number; readonly error: SidecarError };
+
+/**
+ * One accepted report on its way to SWF, shared by every caller that submitted its token.
+ * `settled` never rejects, so a QUEUED report nobody awaits cannot raise an unhandled rejection.
+ */
+export class PendingDelivery {
+  attempts = 0;
+  /** Clock time of the first SWF call, for the retry budget's elapsed time. */
+  firstAttemptAtMs: number | undefined;
+  /** Clock time it last became ready to send (accepted, or a retry came due). */
+  readyAtMs: number;
+  /** Journal record id when the report is durable; see src/journal. */
+  journalId: number | undefined;
+  readonly settled: Promise<DeliveryResult>;
+  private resolve!: (result: DeliveryResult) => void;
+  private result: DeliveryResult | undefined;
+
+  constructor(
+    readonly report: FailureReport,
+    /** Approximate memory held, counted against the queue's byte bound. */
+    readonly bytes: number,
+    public mode: DeliveryMode,
+    public budget: RetryBudget,
+    nowMs: number,
+  ) {
+    this.readyAtMs = nowMs;
+    this.settled = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  get isSettled(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** Settles once; later calls are ignored (a late SWF answer after a forced shutdown). */
+  settle(result: DeliveryResult): boolean {
+    if (this.result !== undefined) return false;
+    this.result = result;
+    this.resolve(result);
+    return true;
+  }
+}

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as protoLoader from '@grpc/proto-loader';
+import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+
+export const PROTO_FILE = 'swfsidecar/v1/sidecar.proto';
+
+/** The package's proto/ folder, found from here whether running from src/ (tsx) or dist/src/. */
+export const PROTO_ROOT = findProtoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findProtoRoot(start: string): string {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'proto', PROTO_FILE))) return join(dir, 'proto');
+  }
+  throw new Error(`cannot find proto/${PROTO_FILE} above ${start}`);
+}
+export const SERVICE_NAME = 'swfsidecar.v1.ActivityTasks';
+
+/** Wire enums of the contract, as proto-loader gives them with `enums: String`. */
+export type WireDelivery = 'DELIVERY_UNSPECIFIED' | 'DELIVERY_CONFIRMED' | 'DELIVERY_QUEUED';
+export type WireOutcome = 'OUTCOME_UNSPECIFIED' | 'OUTCOME_DELIVERED' | 'OUTCOME_QUEUED';
+
+/** FailActivityTaskRequest as proto-loader decodes it: absent optional fields are undefined. */
+export interface WireFailRequest {
+  taskToken?: string;
+  reason?: string;
+  details?: string;
+  delivery?: WireDelivery | number;
+}
+export interface WireFailResponse {
+  outcome: WireOutcome;
+  attempts: number;
+}
+export interface WireFailBatchRequest {
+  tasks?: WireFailRequest[];
+}
+export interface WireFailResult {
+  code: number;
+  message: string;
+  outcome: WireOutcome;
+  attempts: number;
+}
+export interface WireFailBatchResponse {
+  results: WireFailResult[];
+}
+
+/**
+ * `defaults: false` keeps "absent" distinct from "" for the optional reason and details;
+ * `enums: String` gives enum names; `longs: Number` because uint32 fits a JS number.
+ */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: false,
+  oneofs: false,
+  includeDirs: [PROTO_ROOT],
+};
+
+export function loadContract(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS);
+}
+
+/** The generated client constructor for ActivityTasks (used by the CLI and tests). */
+export function activityTasksClientConstructor(
+  definition: protoLoader.PackageDefinition = loadContract(),
+): ServiceClientConstructor {
+  const root = loadPackageDefinition(definition) as unknown as { swfsidecar: { v1: GrpcObject } };
+  return root.swfsidecar.v1['ActivityTasks'] as ServiceClientConstructor;
+}

@@ -1,0 +1,89 @@
+import { chmod } from 'node:fs/promises';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Clock } from '../clock.js';
+import type { SidecarMetrics } from '../metrics.js';
+import { SERVICE_NAME } from './contract.js';
+import { instrumentUnary } from './instrument-unary.js';
+
+export interface GrpcServerOptions {
+  /** HOST:PORT or unix:/path; port 0 picks a free port. */
+  readonly address: string;
+  readonly maxReceiveMessageBytes: number;
+  /** Permissions of a unix socket, e.g. 0o600. */
+  readonly unixSocketMode?: number;
+  readonly credentials?: ServerCredentials;
+}
+
+export interface RunningGrpcServer {
+  /** The address clients dial: HOST:PORT with the bound port, or unix:/path. */
+  readonly address: string;
+  setServing(serving: boolean): void;
+  /** Stops accepting calls and waits for running ones; forces them closed after `graceMs`. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * The gRPC server: ActivityTasks (instrumented), grpc.health.v1.Health and server reflection,
+ * so grpcurl works without the proto file.
+ */
+export async function startGrpcServer(
+  options: GrpcServerOptions,
+  definition: PackageDefinition,
+  handlers: UntypedServiceImplementation,
+  metrics: SidecarMetrics,
+  clock: Clock,
+): Promise<RunningGrpcServer> {
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': options.maxReceiveMessageBytes,
+  });
+  const serviceDefinition = definition[SERVICE_NAME];
+  if (serviceDefinition === undefined || !('FailActivityTask' in serviceDefinition)) {
+    throw new Error(`${SERVICE_NAME} is missing from the loaded contract`);
+  }
+  const instrumented: UntypedServiceImplementation = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    instrumented[method] = instrumentUnary(SERVICE_NAME, method, handler as never, metrics, clock);
+  }
+  server.addService(serviceDefinition as never, instrumented);
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(options.address, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    );
+  });
+  const address = options.address.startsWith('unix:')
+    ? options.address
+    : options.address.replace(/:\d+$/, `:${port}`);
+  if (options.address.startsWith('unix:') && options.unixSocketMode !== undefined) {
+    await chmod(options.address.replace(/^unix:(\/\/)?/, ''), options.unixSocketMode);
+  }
+
+  return {
+    address,
+    setServing(serving) {
+      const value = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', value);
+      health.setStatus(SERVICE_NAME, value);
+    },
+    stop(graceMs) {
+      return new Promise<void>((resolve) => {
+        const timer = clock.setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clock.clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

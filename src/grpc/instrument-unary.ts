@@ -1,0 +1,35 @@
+import { status, type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall } from '@grpc/grpc-js';
+import type { Clock } from '../clock.js';
+import type { SidecarMetrics } from '../metrics.js';
+
+/**
+ * Wraps a unary handler with the standard grpc_server_* metrics (the names of
+ * go-grpc-prometheus, which dashboards expect). A call the client cancelled or let expire is
+ * counted with the code the client saw, not the one the handler produced later.
+ */
+export function instrumentUnary<Req, Res>(
+  serviceName: string,
+  methodName: string,
+  handler: (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void,
+  metrics: SidecarMetrics,
+  clock: Clock,
+): UntypedHandleCall {
+  const labels = { grpc_type: 'unary', grpc_service: serviceName, grpc_method: methodName };
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const startedAtMs = clock.now();
+    metrics.grpcStarted.inc(labels);
+    handler(call, (error, value, trailer, flags) => {
+      const code = call.cancelled ? cancelledCode(call) : (error?.code ?? status.OK);
+      metrics.grpcHandled.inc({ ...labels, grpc_code: status[code] ?? String(code) });
+      metrics.grpcHandlingSeconds.observe(labels, (clock.now() - startedAtMs) / 1000);
+      callback(error, value, trailer, flags);
+    });
+  };
+}
+
+/** Wall-clock on purpose: gRPC deadlines are wall-clock dates. */
+function cancelledCode(call: ServerUnaryCall<unknown, unknown>): status {
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(deadlineMs) && deadlineMs <= Date.now() ? status.DEADLINE_EXCEEDED : status.CANCELLED;
+}

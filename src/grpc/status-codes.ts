@@ -1,0 +1,28 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { type ErrorKind, isSidecarError } from '../errors.js';
+
+/** The one table from error kind to gRPC status code. */
+export const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
+  'invalid-argument': status.INVALID_ARGUMENT,
+  'not-found': status.NOT_FOUND,
+  'permission-denied': status.PERMISSION_DENIED,
+  'resource-exhausted': status.RESOURCE_EXHAUSTED,
+  unavailable: status.UNAVAILABLE,
+  unknown: status.UNKNOWN,
+};
+
+/** Trailer telling a refused caller when to try again, in milliseconds. */
+export const RETRY_AFTER_TRAILER = 'retry-after-ms';
+
+/**
+ * Turns anything a handler caught into the status its caller gets. A SidecarError keeps its
+ * message; anything else is a bug of ours and says INTERNAL without leaking internals.
+ */
+export function toServiceError(error: unknown): Partial<ServiceError> {
+  if (!isSidecarError(error)) {
+    return { code: status.INTERNAL, details: `internal error in the sidecar: ${String(error)}` };
+  }
+  const metadata = new Metadata();
+  if (error.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_TRAILER, String(error.retryAfterMs));
+  return { code: STATUS_BY_KIND[error.kind], details: error.message, metadata };
+}

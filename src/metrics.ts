@@ -1,0 +1,152 @@
+import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
+
+/** SWF call outcomes, a closed set so the label stays bounded. */
+export type SwfCallOutcome =
+  | 'delivered'
+  | 'throttled'
+  | 'transient'
+  | 'not_found'
+  | 'permission_denied'
+  | 'invalid_argument'
+  | 'unknown';
+
+export type RejectionReason = 'invalid_argument' | 'queue_full' | 'shutting_down' | 'invalid_batch';
+export type DeliveryFinalResult =
+  | 'delivered'
+  | 'not_found'
+  | 'permission_denied'
+  | 'invalid_argument'
+  | 'throttled_out'
+  | 'unavailable'
+  | 'unknown'
+  | 'undelivered_at_shutdown';
+
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const WAIT_BUCKETS_SECONDS = [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+/**
+ * Every metric the sidecar exports, on a Registry the composition root owns (never the global
+ * one). No label carries anything unbounded: task tokens never appear here.
+ */
+export class SidecarMetrics {
+  readonly grpcStarted: Counter<'grpc_type' | 'grpc_service' | 'grpc_method'>;
+  readonly grpcHandled: Counter<'grpc_type' | 'grpc_service' | 'grpc_method' | 'grpc_code'>;
+  readonly grpcHandlingSeconds: Histogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
+  readonly swfRequests: Counter<'outcome'>;
+  readonly swfRequestSeconds: Histogram<'outcome'>;
+  readonly swfRetries: Counter<'reason'>;
+  readonly swfInFlight: Gauge;
+  readonly queueItems: Gauge;
+  readonly queueBytes: Gauge;
+  readonly batchSize: Histogram;
+  readonly queueWaitSeconds: Histogram;
+  readonly rateLimitWaitSeconds: Counter;
+  readonly sendRate: Gauge;
+  readonly rejections: Counter<'reason'>;
+  readonly duplicates: Counter<'kind'>;
+  readonly deliveries: Counter<'mode' | 'result'>;
+  readonly ready: Gauge;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry });
+    this.grpcStarted = new Counter({
+      name: 'grpc_server_started_total',
+      help: 'RPCs started on the server.',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
+      registers,
+    });
+    this.grpcHandled = new Counter({
+      name: 'grpc_server_handled_total',
+      help: 'RPCs completed on the server, by status code.',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
+      registers,
+    });
+    this.grpcHandlingSeconds = new Histogram({
+      name: 'grpc_server_handling_seconds',
+      help: 'Time from receiving an RPC to sending its status, in seconds.',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.swfRequests = new Counter({
+      name: 'swf_sidecar_swf_requests_total',
+      help: 'RespondActivityTaskFailed calls made to SWF, by outcome (throttled = ThrottlingException answers).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.swfRequestSeconds = new Histogram({
+      name: 'swf_sidecar_swf_request_duration_seconds',
+      help: 'Duration of one SWF call, in seconds, by outcome.',
+      labelNames: ['outcome'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.swfRetries = new Counter({
+      name: 'swf_sidecar_swf_retries_total',
+      help: 'SWF calls scheduled again after a retryable error, by reason (throttled, transient).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.swfInFlight = new Gauge({
+      name: 'swf_sidecar_swf_in_flight_requests',
+      help: 'SWF calls currently waiting for an answer.',
+      registers,
+    });
+    this.queueItems = new Gauge({
+      name: 'swf_sidecar_queue_items',
+      help: 'Accepted reports not yet settled (waiting, in flight, or waiting to retry).',
+      registers,
+    });
+    this.queueBytes = new Gauge({
+      name: 'swf_sidecar_queue_bytes',
+      help: 'Approximate bytes held by accepted reports not yet settled.',
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'swf_sidecar_batch_size',
+      help: 'Reports taken off the queue together and sent concurrently.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+    this.queueWaitSeconds = new Histogram({
+      name: 'swf_sidecar_queue_wait_seconds',
+      help: 'Time a report waited in the queue (for a rate permit and a send slot) before each SWF call, in seconds.',
+      buckets: WAIT_BUCKETS_SECONDS,
+      registers,
+    });
+    this.rateLimitWaitSeconds = new Counter({
+      name: 'swf_sidecar_rate_limit_wait_seconds_total',
+      help: 'Seconds the dispatcher had reports ready and send slots free but waited for a rate permit.',
+      registers,
+    });
+    this.sendRate = new Gauge({
+      name: 'swf_sidecar_rate_limit_per_second',
+      help: 'The current SWF send rate of the limiter (lowered after throttling, recovering to the configured rate).',
+      registers,
+    });
+    this.rejections = new Counter({
+      name: 'swf_sidecar_rejections_total',
+      help: 'Reports refused before queueing, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: 'swf_sidecar_duplicates_total',
+      help: 'Reports whose token was already queued or in flight (joined) or delivered recently (recently_delivered).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'swf_sidecar_deliveries_total',
+      help: 'Accepted reports settled, by delivery mode and final result.',
+      labelNames: ['mode', 'result'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'swf_sidecar_ready',
+      help: '1 while the sidecar accepts reports, 0 while starting or draining.',
+      registers,
+    });
+  }
+}
