@@ -1,10 +1,9 @@
 import { Registry } from 'prom-client';
 import { type Clock, type RandomSource, systemClock } from './clock.js';
 import type { SidecarConfig } from './config.js';
-import { InMemoryDeliveryQueue } from './delivery/delivery-queue.js';
-import { DeliveryService } from './delivery/delivery-service.js';
-import { Dispatcher } from './delivery/dispatcher.js';
-import { RecentDeliveries } from './delivery/recent-deliveries.js';
+import { createDeliveryPipeline } from './delivery/delivery-pipeline.js';
+import type { DeliveryService } from './delivery/delivery-service.js';
+import type { Dispatcher } from './delivery/dispatcher.js';
 import { createActivityTasksHandlers } from './grpc/activity-tasks-handlers.js';
 import { loadContract } from './grpc/contract.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/grpc-server.js';
@@ -52,33 +51,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   const swf = deps.swf ?? (awsPort as SwfPort);
   const limiter = deps.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
 
-  const service = new DeliveryService(
-    {
-      maxQueueItems: config.maxQueueItems,
-      maxQueueBytes: config.maxQueueBytes,
-      confirmedRetryBudget: { maxAttempts: config.retryMaxAttempts, maxElapsedMs: config.retryMaxElapsedMs },
-      queuedRetryBudget: { maxAttempts: config.queuedRetryMaxAttempts, maxElapsedMs: config.queuedRetryMaxElapsedMs },
-    },
-    { recent: new RecentDeliveries(config.dedupTtlMs, config.dedupMaxEntries), limiter, clock, metrics, logger },
-  );
-  const dispatcher = new Dispatcher(
-    {
-      maxBatchSize: config.maxBatchSize,
-      maxInFlight: config.maxInFlight,
-      backoff: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
-    },
-    {
-      queue: new InMemoryDeliveryQueue(),
-      limiter,
-      swf,
-      clock,
-      random,
-      metrics,
-      logger,
-      onSettled: (item, result) => service.onSettled(item, result),
-    },
-  );
-  service.attach(dispatcher);
+  const { service, dispatcher } = createDeliveryPipeline(config, { swf, limiter, clock, random, metrics, logger });
   metrics.sendRate.set(limiter.currentRatePerSecond());
 
   const definition = loadContract();

@@ -45,6 +45,7 @@ export class SidecarMetrics {
   readonly rejections: Counter<'reason'>;
   readonly duplicates: Counter<'kind'>;
   readonly deliveries: Counter<'mode' | 'result'>;
+  readonly presumedDelivered: Counter;
   readonly ready: Gauge;
 
   constructor(readonly registry: Registry) {
@@ -141,6 +142,11 @@ export class SidecarMetrics {
       name: 'swf_sidecar_deliveries_total',
       help: 'Accepted reports settled, by delivery mode and final result.',
       labelNames: ['mode', 'result'],
+      registers,
+    });
+    this.presumedDelivered = new Counter({
+      name: 'swf_sidecar_presumed_delivered_total',
+      help: 'Reports counted as delivered because SWF answered UnknownResourceFault after an earlier attempt of unknown outcome (timeout, reset, 5xx, or a crash before the journal marked it).',
       registers,
     });
     this.ready = new Gauge({

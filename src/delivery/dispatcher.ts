@@ -162,7 +162,7 @@ export class Dispatcher {
       return await this.deps.swf.send(item.report, signal);
     } catch (error) {
       // The port promises never to throw; if one does, treat it as transient rather than lose the report.
-      return { kind: 'retryable', reason: 'transient', message: `SWF port failed: ${String(error)}` };
+      return { kind: 'retryable', reason: 'transient', outcomeUnknown: true, message: `SWF port failed: ${String(error)}` };
     }
   }
 
@@ -173,11 +173,23 @@ export class Dispatcher {
     }
     const requestIdNote = result.requestId === undefined ? '' : ` (request id ${result.requestId})`;
     if (result.kind === 'rejected') {
+      if (result.code === 'not-found' && item.outcomeUnknown) {
+        // SWF no longer knows a task that an earlier, unanswered attempt may have failed: the
+        // likeliest story is that the attempt went through. Counted apart so it stays visible.
+        this.deps.metrics.presumedDelivered.inc();
+        this.deps.logger.info(
+          { token_hash: tokenHash(item.report.taskToken), attempts: item.attempts },
+          'UnknownResourceFault after an attempt of unknown outcome: counted as delivered',
+        );
+        this.finish(item, { ok: true, attempts: item.attempts });
+        return;
+      }
       const error = new SidecarError(result.code, `SWF refused the report: ${result.message}${requestIdNote}`);
       this.finish(item, { ok: false, attempts: item.attempts, error });
       return;
     }
     if (result.reason === 'throttled') this.deps.limiter.onThrottled();
+    if (result.outcomeUnknown) item.outcomeUnknown = true;
     const { clock, random } = this.deps;
     const decision = decideRetry(
       item.attempts,

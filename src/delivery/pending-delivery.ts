@@ -17,6 +17,11 @@ export class PendingDelivery {
   firstAttemptAtMs: number | undefined;
   /** Clock time it last became ready to send (accepted, or a retry came due). */
   readyAtMs: number;
+  /**
+   * An earlier attempt may have reached SWF without its answer reaching us (a timeout, a reset,
+   * a 5xx, or a crash before the journal marked it), so UnknownResourceFault now means delivered.
+   */
+  outcomeUnknown = false;
   /** Journal record id when the report is durable; see src/journal. */
   journalId: number | undefined;
   readonly settled: Promise<DeliveryResult>;

@@ -19,7 +19,7 @@ export function instrumentUnary<Req, Res>(
     const startedAtMs = clock.now();
     metrics.grpcStarted.inc(labels);
     handler(call, (error, value, trailer, flags) => {
-      const code = call.cancelled ? cancelledCode(call) : (error?.code ?? status.OK);
+      const code = codeTheClientSaw(call) ?? error?.code ?? status.OK;
       metrics.grpcHandled.inc({ ...labels, grpc_code: status[code] ?? String(code) });
       metrics.grpcHandlingSeconds.observe(labels, (clock.now() - startedAtMs) / 1000);
       callback(error, value, trailer, flags);
@@ -27,9 +27,14 @@ export function instrumentUnary<Req, Res>(
   };
 }
 
-/** Wall-clock on purpose: gRPC deadlines are wall-clock dates. */
-function cancelledCode(call: ServerUnaryCall<unknown, unknown>): status {
+/**
+ * grpc-js answers an expired call with DEADLINE_EXCEEDED on its own (without marking it
+ * cancelled) and a cancelled one with CANCELLED; a handler finishing later changes neither.
+ * Wall-clock on purpose: gRPC deadlines are wall-clock dates.
+ */
+function codeTheClientSaw(call: ServerUnaryCall<unknown, unknown>): status | undefined {
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(deadlineMs) && deadlineMs <= Date.now() ? status.DEADLINE_EXCEEDED : status.CANCELLED;
+  if (Number.isFinite(deadlineMs) && deadlineMs <= Date.now()) return status.DEADLINE_EXCEEDED;
+  return call.cancelled ? status.CANCELLED : undefined;
 }

@@ -50,6 +50,7 @@ export class AwsSwfPort implements SwfPort {
         return {
           kind: 'retryable',
           reason: 'transient',
+          outcomeUnknown: true,
           message: `no answer from SWF within ${this.options.requestTimeoutMs} ms (request cancelled)`,
         };
       }

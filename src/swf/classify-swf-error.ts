@@ -82,7 +82,7 @@ export function classifySwfError(error: unknown): Exclude<SendResult, { kind: 'd
   const finalCode = FINAL_ERRORS[name];
   if (finalCode !== undefined) return { kind: 'rejected', code: finalCode, errorName: name, message, requestId };
   if (THROTTLING_ERRORS.has(name) || status === 429) {
-    return { kind: 'retryable', reason: 'throttled', message, requestId };
+    return { kind: 'retryable', reason: 'throttled', outcomeUnknown: false, message, requestId };
   }
   if (
     TRANSIENT_ERRORS.has(name) ||
@@ -92,7 +92,8 @@ export function classifySwfError(error: unknown): Exclude<SendResult, { kind: 'd
     // A network error before any HTTP answer: no status at all and not an SWF-modelled fault.
     (status === undefined && shape.$fault === undefined)
   ) {
-    return { kind: 'retryable', reason: 'transient', message, requestId };
+    const neverSent = code === 'ECONNREFUSED' || name === 'CredentialsProviderError';
+    return { kind: 'retryable', reason: 'transient', outcomeUnknown: !neverSent, message, requestId };
   }
   return { kind: 'rejected', code: 'unknown', errorName: name, message, requestId };
 }

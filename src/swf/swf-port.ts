@@ -7,6 +7,11 @@ export type SendResult =
       readonly kind: 'retryable';
       /** 'throttled' slows the limiter down; 'transient' only backs off this item. */
       readonly reason: 'throttled' | 'transient';
+      /**
+       * True when SWF may have recorded the failure although no success came back (a timeout, a
+       * reset, a 5xx): a later UnknownResourceFault for the token then most likely means "done".
+       */
+      readonly outcomeUnknown: boolean;
       readonly message: string;
       readonly requestId?: string | undefined;
     }

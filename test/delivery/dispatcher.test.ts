@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { settle } from '../support/manual-clock.js';
+import { createTestPipeline, metricValue } from '../support/pipeline-harness.js';
+import { DELIVERED, REFUSED, THROTTLED, TRANSIENT, rejected } from '../support/scripted-swf.js';
+
+describe('Dispatcher: when reports go out', () => {
+  it('sends a lone report at once, with no timer to wait for', async () => {
+    const { swf, service, clock } = createTestPipeline();
+    const answer = service.submit({ taskToken: 'a' }, 'confirmed');
+    await settle();
+    assert.equal(swf.open.length, 1);
+    assert.equal(clock.pendingTimers, 0);
+    swf.calls[0]?.answer(DELIVERED);
+    assert.deepEqual(await answer, { outcome: 'delivered', attempts: 1 });
+  });
+
+  it('sends reports accepted in the same turn as one concurrent batch', async () => {
+    const { swf, service, metrics } = createTestPipeline();
+    await Promise.all(Array.from({ length: 5 }, (_, i) => service.submit({ taskToken: `t${i}` }, "queued")));
+    await settle();
+    assert.equal(swf.open.length, 5);
+    assert.equal(await metricValue(metrics, 'swf_sidecar_batch_size_count'), 1);
+    assert.equal(await metricValue(metrics, 'swf_sidecar_batch_size_sum'), 5);
+  });
+
+  it('caps a batch at maxBatchSize and in-flight calls at maxInFlight', async () => {
+    const { swf, service, metrics } = createTestPipeline({ maxBatchSize: 3, maxInFlight: 7 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => service.submit({ taskToken: `t${i}` }, "queued")));
+    await settle();
+    assert.equal(swf.open.length, 7, 'in-flight bound');
+    assert.equal(await metricValue(metrics, 'swf_sidecar_batch_size_count'), 3, 'batches of 3, 3, 1');
+    swf.calls[0]?.answer(DELIVERED);
+    swf.calls[1]?.answer(DELIVERED);
+    await settle();
+    assert.equal(swf.calls.length, 9, 'two freed slots, two more sends');
+  });
+
+  it('holds the configured rate: the burst at once, then one permit per 1/rate', async () => {
+    const { swf, service, clock, metrics } = createTestPipeline({ ratePerSecond: 10, burst: 5 }, () => DELIVERED);
+    for (let i = 0; i < 30; i += 1) await service.submit({ taskToken: `t${i}` }, 'queued');
+    await settle();
+    assert.equal(swf.calls.length, 5);
+    await clock.advance(100);
+    assert.equal(swf.calls.length, 6);
+    await clock.advance(1000);
+    assert.equal(swf.calls.length, 16);
+    assert.ok((await metricValue(metrics, 'swf_sidecar_rate_limit_wait_seconds_total')) >= 1);
+  });
+});
+
+describe('Dispatcher: retries and outcomes', () => {
+  it('retries a throttled report with backoff and slows the limiter down', async () => {
+    const { swf, service, clock, metrics, limiter } = createTestPipeline({}, (_report, index) =>
+      index === 0 ? THROTTLED : DELIVERED,
+    );
+    const answer = service.submit({ taskToken: 'a' }, 'confirmed');
+    await settle();
+    assert.equal(swf.calls.length, 1);
+    assert.equal(limiter.currentRatePerSecond(), 500, 'AIMD halved 1000/s');
+    await clock.runAll();
+    assert.deepEqual(await answer, { outcome: 'delivered', attempts: 2 });
+    assert.equal(await metricValue(metrics, 'swf_sidecar_swf_retries_total', { reason: 'throttled' }), 1);
+    assert.equal(await metricValue(metrics, 'swf_sidecar_swf_requests_total', { outcome: 'throttled' }), 1);
+  });
+
+  it('gives up on throttling after maxAttempts with RESOURCE_EXHAUSTED', async () => {
+    const { swf, service, clock } = createTestPipeline({ retryMaxAttempts: 4 }, () => THROTTLED);
+    const answer = service.submit({ taskToken: 'a' }, 'confirmed').catch((error: unknown) => error);
+    await clock.runAll();
+    const error = (await answer) as { kind: string; message: string };
+    assert.equal(error.kind, 'resource-exhausted');
+    assert.match(error.message, /kept throttling after 4 attempts.*Rate exceeded.*request id req-throttled/);
+    assert.equal(swf.calls.length, 4);
+  });
+
+  it('gives up on transient errors within the elapsed budget with UNAVAILABLE', async () => {
+    const { swf, service, clock } = createTestPipeline(
+      { retryMaxAttempts: 1000, retryMaxElapsedMs: 2000, retryBaseDelayMs: 100, retryMaxDelayMs: 400 },
+      () => TRANSIENT,
+    );
+    const answer = service.submit({ taskToken: 'a' }, 'confirmed').catch((error: unknown) => error);
+    const elapsed = await clock.runAll();
+    assert.equal(((await answer) as { kind: string }).kind, 'unavailable');
+    assert.ok(elapsed <= 2000, `stopped within the budget (${elapsed} ms)`);
+    assert.ok(swf.calls.length > 3 && swf.calls.length < 20, `${swf.calls.length} attempts`);
+  });
+
+  it('gives QUEUED reports the longer QUEUED budget', async () => {
+    const { swf, service, clock } = createTestPipeline(
+      { retryMaxAttempts: 2, queuedRetryMaxAttempts: 6 },
+      () => TRANSIENT,
+    );
+    await service.submit({ taskToken: 'a' }, 'queued');
+    await clock.runAll();
+    assert.equal(swf.calls.length, 6);
+  });
+
+  const finals = [
+    ['UnknownResourceFault', 'not-found'],
+    ['OperationNotPermittedFault', 'permission-denied'],
+    ['ValidationException', 'invalid-argument'],
+  ] as const;
+  for (const [name, kind] of finals) {
+    it(`ends at once on ${name} (${kind}), with SWF's message and request id`, async () => {
+      const { swf, service } = createTestPipeline({}, () => rejected(kind, name));
+      const error = (await service.submit({ taskToken: 'a' }, 'confirmed').catch((e: unknown) => e)) as {
+        kind: string;
+        message: string;
+      };
+      assert.equal(error.kind, kind);
+      assert.match(error.message, new RegExp(`${name} \\(HTTP 400\\): SWF says no \\(request id req-${name}\\)`));
+      assert.equal(swf.calls.length, 1);
+    });
+  }
+
+  it('counts UnknownResourceFault after an attempt of unknown outcome as delivered', async () => {
+    const { service, clock, metrics } = createTestPipeline({}, (_report, index) =>
+      index === 0 ? TRANSIENT : rejected('not-found', 'UnknownResourceFault'),
+    );
+    const answer = service.submit({ taskToken: 'a' }, 'confirmed');
+    await clock.runAll();
+    assert.deepEqual(await answer, { outcome: 'delivered', attempts: 2 });
+    assert.equal(await metricValue(metrics, 'swf_sidecar_presumed_delivered_total'), 1);
+  });
+
+  it('does not presume delivery after a refused connection (nothing was sent)', async () => {
+    const { service, clock } = createTestPipeline({}, (_report, index) =>
+      index === 0 ? REFUSED : rejected('not-found', 'UnknownResourceFault'),
+    );
+    const answer = service.submit({ taskToken: 'a' }, 'confirmed').catch((error: unknown) => error);
+    await clock.runAll();
+    assert.equal(((await answer) as { kind: string }).kind, 'not-found');
+  });
+});
