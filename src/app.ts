@@ -7,6 +7,8 @@ import type { Dispatcher } from './delivery/dispatcher.js';
 import { createActivityTasksHandlers } from './grpc/activity-tasks-handlers.js';
 import { loadContract } from './grpc/contract.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/grpc-server.js';
+import { FileJournal } from './journal/file-journal.js';
+import type { Journal } from './journal/journal.js';
 import { createLogger, type Logger } from './logger.js';
 import { SidecarMetrics } from './metrics.js';
 import { type RunningOpsServer, startOpsServer } from './ops/ops-http-server.js';
@@ -47,11 +49,30 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   const random = deps.random ?? Math.random;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = new SidecarMetrics(new Registry());
-  const awsPort = deps.swf === undefined ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight }) : undefined;
-  const swf = deps.swf ?? (awsPort as SwfPort);
+  const awsPort =
+    deps.swf === undefined
+      ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight })
+      : undefined;
+  const swf: SwfPort = deps.swf ?? awsPort!;
   const limiter = deps.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
 
-  const { service, dispatcher } = createDeliveryPipeline(config, { swf, limiter, clock, random, metrics, logger });
+  const journal: Journal | undefined =
+    config.journalDir === ''
+      ? undefined
+      : new FileJournal({ directory: config.journalDir, maxBytes: config.journalMaxBytes, clock, logger });
+  const { service, dispatcher } = createDeliveryPipeline(config, {
+    swf,
+    limiter,
+    clock,
+    random,
+    metrics,
+    logger,
+    journal,
+  });
+  if (journal !== undefined) {
+    metrics.journalStats = () => journal.stats();
+    await replayJournal(journal, service, metrics, logger);
+  }
   metrics.sendRate.set(limiter.currentRatePerSecond());
 
   const definition = loadContract();
@@ -87,6 +108,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     grpc.setServing(false);
     logger.info({ outstanding: service.stats().items, grace_ms: config.shutdownGraceMs }, 'draining');
     const drained = await service.drain(config.shutdownGraceMs);
+    await journal?.close();
     // Every waiting caller has its answer now; give the transport a moment to flush them.
     await grpc.stop(1_000);
     await ops.close();
@@ -103,4 +125,27 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     dispatcher,
     shutdown: () => (shutdownPromise ??= shutdown()),
   };
+}
+
+/** Reads back what a previous run left undelivered and queues it, before the sidecar is ready. */
+async function replayJournal(
+  journal: Journal,
+  service: DeliveryService,
+  metrics: SidecarMetrics,
+  logger: Logger,
+): Promise<void> {
+  const recovery = await journal.open();
+  metrics.journalReplayed.inc(recovery.pending.length);
+  metrics.journalCorruptRecords.inc(recovery.corruptRecordsSkipped);
+  metrics.journalCorruptBytes.inc(recovery.corruptBytesSkipped);
+  if (recovery.corruptRecordsSkipped > 0) {
+    logger.warn(
+      { records: recovery.corruptRecordsSkipped, bytes: recovery.corruptBytesSkipped },
+      'journal had a torn or corrupt tail (a crash mid-write); skipped it',
+    );
+  }
+  if (recovery.pending.length > 0) {
+    logger.info({ reports: recovery.pending.length }, 'replaying undelivered QUEUED reports from the journal');
+  }
+  service.restore(recovery.pending);
 }

@@ -23,6 +23,8 @@ export interface SidecarConfig {
   readonly dedupTtlMs: number;
   readonly dedupMaxEntries: number;
   readonly shutdownGraceMs: number;
+  readonly journalDir: string;
+  readonly journalMaxBytes: number;
   readonly defaultDelivery: DeliveryMode;
   readonly logLevel: LogLevel;
 }
@@ -114,9 +116,13 @@ export const SETTINGS = [
     'Most tokens remembered for that (about 100 bytes each).'),
   s('shutdownGraceMs', 'SWF_SIDECAR_SHUTDOWN_GRACE_MS', 20_000, integer(0),
     'On SIGTERM/SIGINT, how long the queue may drain before what is left is logged and counted as undelivered.'),
-  s('defaultDelivery', 'SWF_SIDECAR_DEFAULT_DELIVERY', 'confirmed' as DeliveryMode, oneOf<DeliveryMode>(['confirmed', 'queued']),
+  s('journalDir', 'SWF_SIDECAR_JOURNAL_DIR', '', (raw) => raw,
+    'Directory of the durable journal for QUEUED reports (empty: QUEUED reports live in memory only).'),
+  s('journalMaxBytes', 'SWF_SIDECAR_JOURNAL_MAX_BYTES', 256 * MIB, integer(64 * 1024),
+    'Bytes of undelivered QUEUED reports the journal holds at most; beyond it QUEUED calls get RESOURCE_EXHAUSTED.'),
+  s('defaultDelivery', 'SWF_SIDECAR_DEFAULT_DELIVERY', 'confirmed', oneOf<DeliveryMode>(['confirmed', 'queued']),
     'Delivery for requests that leave it DELIVERY_UNSPECIFIED: confirmed or queued.'),
-  s('logLevel', 'SWF_SIDECAR_LOG_LEVEL', 'info' as LogLevel, oneOf<LogLevel>(LOG_LEVELS),
+  s('logLevel', 'SWF_SIDECAR_LOG_LEVEL', 'info', oneOf<LogLevel>(LOG_LEVELS),
     `Log level: ${LOG_LEVELS.join(', ')}.`),
 ] as const;
 

@@ -10,7 +10,7 @@ export type SwfCallOutcome =
   | 'invalid_argument'
   | 'unknown';
 
-export type RejectionReason = 'invalid_argument' | 'queue_full' | 'shutting_down' | 'invalid_batch';
+export type RejectionReason = 'invalid_argument' | 'queue_full' | 'journal_full' | 'shutting_down' | 'invalid_batch';
 export type DeliveryFinalResult =
   | 'delivered'
   | 'not_found'
@@ -47,6 +47,13 @@ export class SidecarMetrics {
   readonly deliveries: Counter<'mode' | 'result'>;
   readonly presumedDelivered: Counter;
   readonly ready: Gauge;
+  /** Read at scrape time, so the journal's gauges cost nothing between scrapes. */
+  journalStats: (() => { bytes: number; pendingRecords: number }) | undefined;
+  readonly journalBytes: Gauge;
+  readonly journalPendingRecords: Gauge;
+  readonly journalReplayed: Counter;
+  readonly journalCorruptRecords: Counter;
+  readonly journalCorruptBytes: Counter;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -152,6 +159,40 @@ export class SidecarMetrics {
     this.ready = new Gauge({
       name: 'swf_sidecar_ready',
       help: '1 while the sidecar accepts reports, 0 while starting or draining.',
+      registers,
+    });
+    const journalStats = (): { bytes: number; pendingRecords: number } | undefined => this.journalStats?.();
+    this.journalBytes = new Gauge({
+      name: 'swf_sidecar_journal_bytes',
+      help: 'Bytes of undelivered QUEUED reports in the journal (the quantity SWF_SIDECAR_JOURNAL_MAX_BYTES bounds).',
+      registers,
+      collect() {
+        const stats = journalStats();
+        if (stats !== undefined) this.set(stats.bytes);
+      },
+    });
+    this.journalPendingRecords = new Gauge({
+      name: 'swf_sidecar_journal_pending_records',
+      help: 'QUEUED reports in the journal not yet settled.',
+      registers,
+      collect() {
+        const stats = journalStats();
+        if (stats !== undefined) this.set(stats.pendingRecords);
+      },
+    });
+    this.journalReplayed = new Counter({
+      name: 'swf_sidecar_journal_replayed_total',
+      help: 'Undelivered QUEUED reports read back from the journal at start-up and queued again.',
+      registers,
+    });
+    this.journalCorruptRecords = new Counter({
+      name: 'swf_sidecar_journal_corrupt_records_total',
+      help: 'Torn or corrupt journal records skipped at start-up (a crash mid-write).',
+      registers,
+    });
+    this.journalCorruptBytes = new Counter({
+      name: 'swf_sidecar_journal_corrupt_bytes_total',
+      help: 'Bytes of torn or corrupt journal data skipped at start-up.',
       registers,
     });
   }

@@ -1,5 +1,6 @@
 import type { Clock, RandomSource } from '../clock.js';
 import type { SidecarConfig } from '../config.js';
+import type { Journal } from '../journal/journal.js';
 import type { Logger } from '../logger.js';
 import type { SidecarMetrics } from '../metrics.js';
 import type { RateLimiter } from '../rate/rate-limiter.js';
@@ -32,6 +33,7 @@ export interface PipelineDeps {
   readonly random: RandomSource;
   readonly metrics: SidecarMetrics;
   readonly logger: Logger;
+  readonly journal?: Journal | undefined;
 }
 
 /** The delivery path from accepted report to SWF answer, wired from the config. */
@@ -48,6 +50,7 @@ export function createDeliveryPipeline(
     },
     {
       recent: new RecentDeliveries(config.dedupTtlMs, config.dedupMaxEntries),
+      journal: deps.journal,
       limiter: deps.limiter,
       clock: deps.clock,
       metrics: deps.metrics,
@@ -60,7 +63,15 @@ export function createDeliveryPipeline(
       maxInFlight: config.maxInFlight,
       backoff: { baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
     },
-    { ...deps, queue: new InMemoryDeliveryQueue(), onSettled: (item, result) => service.onSettled(item, result) },
+    {
+      swf: deps.swf,
+      limiter: deps.limiter,
+      clock: deps.clock,
+      random: deps.random,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      queue: new InMemoryDeliveryQueue(),
+      onSettled: (item, result) => service.onSettled(item, result) },
   );
   service.attach(dispatcher);
   return { service, dispatcher };

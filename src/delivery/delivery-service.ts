@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import { SidecarError } from '../errors.js';
+import type { JournalRecord, Journal } from '../journal/journal.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryFinalResult, SidecarMetrics } from '../metrics.js';
 import type { RateLimiter } from '../rate/rate-limiter.js';
@@ -27,6 +28,8 @@ export interface DeliveryServiceOptions {
 
 export interface DeliveryServiceDeps {
   readonly recent: RecentDeliveries;
+  /** Durable storage for QUEUED reports; without it they live in memory only. */
+  readonly journal?: Journal | undefined;
   readonly limiter: RateLimiter;
   readonly clock: Clock;
   readonly metrics: SidecarMetrics;
@@ -94,15 +97,49 @@ export class DeliveryService {
       metrics.duplicates.inc({ kind: 'joined' });
       if (mode === 'queued') {
         this.widenBudgetForQueued(existing);
+        await this.makeDurable(existing, false);
         return { outcome: 'queued', attempts: 0 };
       }
       return answerFor(await existing.settled);
     }
 
     const item = this.admit(report, mode, now);
+    if (mode === 'queued') {
+      // Durable before the caller hears QUEUED; a failed append ends the item for every joiner.
+      await this.makeDurable(item, true);
+      this.dispatcher.enqueue(item);
+      return { outcome: 'queued', attempts: 0 };
+    }
     this.dispatcher.enqueue(item);
-    if (mode === 'queued') return { outcome: 'queued', attempts: 0 };
     return answerFor(await item.settled);
+  }
+
+  /**
+   * Queues again the reports a previous run journalled and never settled. Called once at
+   * start-up, before the sidecar reports ready; they bypass the queue bounds because they were
+   * accepted already. Whether their earlier attempt reached SWF is unknown.
+   */
+  restore(records: readonly JournalRecord[]): void {
+    const { clock } = this.deps;
+    for (const record of records) {
+      const existing = this.pendingByToken.get(record.report.taskToken);
+      if (existing !== undefined) {
+        // The same token journalled twice (a crash between a duplicate's append and its mark).
+        this.deps.journal?.markSettled(record.id);
+        continue;
+      }
+      const item = new PendingDelivery(
+        record.report,
+        approximateReportBytes(record.report),
+        'queued',
+        this.options.queuedRetryBudget,
+        clock.now(),
+      );
+      item.journalId = record.id;
+      item.outcomeUnknown = true;
+      this.track(item);
+      this.dispatcher.enqueue(item);
+    }
   }
 
   /**
@@ -126,9 +163,16 @@ export class DeliveryService {
     const abandoned = this.dispatcher.abandonAll(
       new SidecarError('unavailable', `the sidecar shut down before SWF confirmed the report (grace period ${graceMs} ms)`),
     );
+    const journalled = abandoned.filter((item) => item.journalId !== undefined);
     this.deps.logger.error(
-      { undelivered: abandoned.length, token_hashes: abandoned.map((item) => tokenHash(item.report.taskToken)) },
-      'shutdown grace period ended with reports not delivered to SWF',
+      {
+        undelivered: abandoned.length,
+        kept_in_journal: journalled.length,
+        token_hashes: abandoned.map((item) => tokenHash(item.report.taskToken)),
+      },
+      journalled.length > 0
+        ? 'shutdown grace period ended with reports not delivered to SWF; journalled ones are replayed on the next start'
+        : 'shutdown grace period ended with reports not delivered to SWF',
     );
     return { delivered: false, undelivered: abandoned.length };
   }
@@ -136,7 +180,12 @@ export class DeliveryService {
   /** The dispatcher's callback: one report's delivery ended. */
   onSettled(item: PendingDelivery, result: DeliveryResult): void {
     if (!item.settle(result)) return;
-    const { metrics, clock, logger } = this.deps;
+    const { metrics, clock, logger, journal } = this.deps;
+    // A report abandoned at shutdown stays in the journal, to be replayed on the next start.
+    const abandonedAtShutdown = !result.ok && !this.accepting && result.error.kind === 'unavailable';
+    if (journal !== undefined && item.journalId !== undefined && !abandonedAtShutdown) {
+      journal.markSettled(item.journalId);
+    }
     this.pendingByToken.delete(item.report.taskToken);
     this.queuedItems -= 1;
     this.queuedBytes -= item.bytes;
@@ -169,12 +218,44 @@ export class DeliveryService {
     }
     const budget = mode === 'queued' ? this.options.queuedRetryBudget : this.options.confirmedRetryBudget;
     const item = new PendingDelivery(report, bytes, mode, budget, now);
-    this.pendingByToken.set(report.taskToken, item);
+    this.track(item);
+    return item;
+  }
+
+  private track(item: PendingDelivery): void {
+    const { metrics } = this.deps;
+    this.pendingByToken.set(item.report.taskToken, item);
     this.queuedItems += 1;
-    this.queuedBytes += bytes;
+    this.queuedBytes += item.bytes;
     metrics.queueItems.set(this.queuedItems);
     metrics.queueBytes.set(this.queuedBytes);
-    return item;
+  }
+
+  /**
+   * Writes a QUEUED report to the journal (once, however many callers join) and resolves when it
+   * is synced. Without a journal there is nothing to wait for. If the append fails (journal
+   * full, disk error), the caller is told; a report not yet handed to the dispatcher
+   * (`endOnFailure`) is ended with that error, while one already on its way keeps going.
+   */
+  private makeDurable(item: PendingDelivery, endOnFailure: boolean): Promise<void> {
+    const { journal, metrics } = this.deps;
+    if (journal === undefined) return Promise.resolve();
+    item.durable ??= journal.append(item.report).then(
+      (id) => {
+        item.journalId = id;
+        if (item.isSettled) journal.markSettled(id);
+      },
+      (error: unknown) => {
+        const failure =
+          error instanceof SidecarError
+            ? error
+            : new SidecarError('unavailable', `could not write the report to the journal: ${String(error)}`, { cause: error });
+        if (failure.kind === 'resource-exhausted') metrics.rejections.inc({ reason: 'journal_full' });
+        if (endOnFailure) this.onSettled(item, { ok: false, attempts: 0, error: failure });
+        throw failure;
+      },
+    );
+    return item.durable;
   }
 
   /** A QUEUED caller joining a CONFIRMED delivery is owed the longer QUEUED retry budget. */

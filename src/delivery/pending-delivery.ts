@@ -24,6 +24,8 @@ export class PendingDelivery {
   outcomeUnknown = false;
   /** Journal record id when the report is durable; see src/journal. */
   journalId: number | undefined;
+  /** The journal append in progress or done, shared by every QUEUED caller of this token. */
+  durable: Promise<void> | undefined;
   readonly settled: Promise<DeliveryResult>;
   private resolve!: (result: DeliveryResult) => void;
   private result: DeliveryResult | undefined;

@@ -48,7 +48,7 @@ export async function startGrpcServer(
   for (const [method, handler] of Object.entries(handlers)) {
     instrumented[method] = instrumentUnary(SERVICE_NAME, method, handler as never, metrics, clock);
   }
-  server.addService(serviceDefinition as never, instrumented);
+  server.addService(serviceDefinition, instrumented);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);

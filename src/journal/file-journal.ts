@@ -102,6 +102,8 @@ export interface FileJournalStats {
   readonly syncs: number;
   /** Compaction passes finished: pending records copied forward so old segments could go. */
   readonly compactions: number;
+  /** Settled marks waiting in memory for a write. */
+  readonly settledMarksBuffered: number;
 }
 
 interface Segment {
@@ -272,7 +274,7 @@ export class FileJournal implements Journal {
               skippedBytes,
               skippedRecords,
             },
-            'journal: skipped torn or corrupt records (a crash mid-write); reports in them are lost',
+            'journal: skipped torn or corrupt records (a crash mid-write, or damage); the reports in them are lost',
           );
         }
       } finally {
@@ -357,6 +359,7 @@ export class FileJournal implements Journal {
       writes: this.writes,
       syncs: this.syncs,
       compactions: this.compactions,
+      settledMarksBuffered: this.settledQueue.length,
     };
   }
 
@@ -368,6 +371,7 @@ export class FileJournal implements Journal {
   }
 
   close(): Promise<void> {
+    if (this.state === 'open') this.state = 'closing'; // Appends are refused from this call on.
     this.closing ??= this.closeOnce();
     return this.closing;
   }

@@ -62,7 +62,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
       [{ taskToken: 't', delivery: 9 }, /delivery 9 is not a known Delivery value/],
     ] as const;
     for (const [request, message] of cases) {
-      const error = await client.failError(request as never);
+      const error = await client.failError(request);
       assert.equal(error.code, status.INVALID_ARGUMENT);
       assert.match(error.details, message);
     }

@@ -63,7 +63,7 @@ async function sdkError(promise: Promise<unknown>): Promise<SdkError> {
     await promise;
   } catch (err) {
     assert.ok(err instanceof Error, 'expected an Error');
-    return err as SdkError;
+    return err;
   }
   assert.fail('expected the call to be rejected');
 }
@@ -180,7 +180,7 @@ describe('FakeSwf', () => {
     const fake = await startFake();
     const client = clientFor(fake);
     const cases: RespondActivityTaskFailedCommandInput[] = [
-      { taskToken: undefined as unknown as string },
+      { taskToken: undefined },
       { taskToken: '' },
       { taskToken: 'a', reason: 'r'.repeat(257) },
       { taskToken: 'b', details: 'd'.repeat(32_769) },

@@ -21,7 +21,8 @@ export interface SidecarProcess {
 
 /**
  * Spawns `swf-sidecar serve` with loopback ports chosen by the OS (port 0) and waits for its
- * ready log line, bounded by `readyTimeoutMs`.
+ * ready log line, bounded by `readyTimeoutMs`. The log level is at least info (lifecycle lines
+ * only; per-report lines are debug), because the ready line carries the bound addresses.
  */
 export async function spawnSidecar(
   env: Record<string, string>,
@@ -36,6 +37,8 @@ export async function spawnSidecar(
       SWF_SIDECAR_ADDRESS: '127.0.0.1:0',
       SWF_SIDECAR_METRICS_ADDRESS: '127.0.0.1:0',
       ...env,
+      // The harness reads the bound ports from the info-level "swf-sidecar ready" line.
+      SWF_SIDECAR_LOG_LEVEL: ['debug', 'trace'].includes(env['SWF_SIDECAR_LOG_LEVEL'] ?? '') ? env['SWF_SIDECAR_LOG_LEVEL']! : 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,13 +48,13 @@ export async function spawnSidecar(
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
   const ready = new Promise<{ grpc: string; metrics: string }>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`sidecar not ready after ${options.readyTimeoutMs ?? 15_000} ms: ${stderr.join('\n')}`)),
       options.readyTimeoutMs ?? 15_000,
     );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let entry: Record<string, unknown>;
       try {
         entry = JSON.parse(line) as Record<string, unknown>;
