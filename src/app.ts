@@ -7,6 +7,7 @@ import type { Dispatcher } from './delivery/dispatcher.js';
 import { createActivityTasksHandlers } from './grpc/activity-tasks-handlers.js';
 import { loadContract } from './grpc/contract.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/grpc-server.js';
+import { loadServerCredentials } from './grpc/server-credentials.js';
 import { FileJournal } from './journal/file-journal.js';
 import type { Journal } from './journal/journal.js';
 import { createLogger, type Logger } from './logger.js';
@@ -86,7 +87,16 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   let grpc: RunningGrpcServer;
   try {
     grpc = await startGrpcServer(
-      { address: config.address, maxReceiveMessageBytes: config.maxReceiveMessageBytes },
+      {
+        address: config.address,
+        maxReceiveMessageBytes: config.maxReceiveMessageBytes,
+        unixSocketMode: config.unixSocketMode,
+        credentials: await loadServerCredentials({
+          certFile: config.tlsCertFile,
+          keyFile: config.tlsKeyFile,
+          clientCaFile: config.tlsClientCaFile,
+        }),
+      },
       definition,
       handlers,
       metrics,

@@ -23,6 +23,10 @@ export interface SidecarConfig {
   readonly dedupTtlMs: number;
   readonly dedupMaxEntries: number;
   readonly shutdownGraceMs: number;
+  readonly unixSocketMode: number;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  readonly tlsClientCaFile: string;
   readonly journalDir: string;
   readonly journalMaxBytes: number;
   readonly defaultDelivery: DeliveryMode;
@@ -68,6 +72,9 @@ const oneOf =
     (values as readonly string[]).includes(raw.toLowerCase())
       ? (raw.toLowerCase() as T)
       : { error: `expected one of ${values.join(', ')}` };
+
+const octalMode: Parser<number> = (raw) =>
+  /^0?[0-7]{3}$/.test(raw) ? Number.parseInt(raw, 8) : { error: 'expected an octal file mode such as 0600' };
 
 const MIB = 1024 * 1024;
 
@@ -116,6 +123,13 @@ export const SETTINGS = [
     'Most tokens remembered for that (about 100 bytes each).'),
   s('shutdownGraceMs', 'SWF_SIDECAR_SHUTDOWN_GRACE_MS', 20_000, integer(0),
     'On SIGTERM/SIGINT, how long the queue may drain before what is left is logged and counted as undelivered.'),
+  s('unixSocketMode', 'SWF_SIDECAR_UNIX_SOCKET_MODE', 0o600, octalMode,
+    'Permissions of the unix socket when SWF_SIDECAR_ADDRESS is unix:/path, in octal (0600: only the same user).'),
+  s('tlsCertFile', 'SWF_SIDECAR_TLS_CERT_FILE', '', (raw) => raw,
+    'PEM server certificate (chain); with SWF_SIDECAR_TLS_KEY_FILE turns on TLS for gRPC. Empty: plaintext.'),
+  s('tlsKeyFile', 'SWF_SIDECAR_TLS_KEY_FILE', '', (raw) => raw, 'PEM private key of that certificate.'),
+  s('tlsClientCaFile', 'SWF_SIDECAR_TLS_CLIENT_CA_FILE', '', (raw) => raw,
+    'PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS).'),
   s('journalDir', 'SWF_SIDECAR_JOURNAL_DIR', '', (raw) => raw,
     'Directory of the durable journal for QUEUED reports (empty: QUEUED reports live in memory only).'),
   s('journalMaxBytes', 'SWF_SIDECAR_JOURNAL_MAX_BYTES', 256 * MIB, integer(64 * 1024),
@@ -164,6 +178,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     }
   }
   const config = values as unknown as SidecarConfig;
+  if ((config.tlsCertFile === '') !== (config.tlsKeyFile === '')) {
+    problems.push('SWF_SIDECAR_TLS_CERT_FILE and SWF_SIDECAR_TLS_KEY_FILE: expected both or neither, got one');
+  }
+  if (config.tlsClientCaFile !== '' && config.tlsCertFile === '') {
+    problems.push('SWF_SIDECAR_TLS_CLIENT_CA_FILE: expected TLS to be on (a certificate and key), got a CA alone');
+  }
   if (problems.length === 0 && config.retryMaxDelayMs < config.retryBaseDelayMs) {
     problems.push(
       `SWF_SIDECAR_RETRY_MAX_DELAY_MS: expected at least SWF_SIDECAR_RETRY_BASE_DELAY_MS (${config.retryBaseDelayMs}), got ${config.retryMaxDelayMs}`,

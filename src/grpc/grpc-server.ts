@@ -1,4 +1,5 @@
-import { chmod } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -54,17 +55,26 @@ export async function startGrpcServer(
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) =>
-      error ? reject(error) : resolve(boundPort),
-    );
-  });
-  const address = options.address.startsWith('unix:')
-    ? options.address
-    : options.address.replace(/:\d+$/, `:${port}`);
-  if (options.address.startsWith('unix:') && options.unixSocketMode !== undefined) {
-    await chmod(options.address.replace(/^unix:(\/\/)?/, ''), options.unixSocketMode);
+  const socketPath = options.address.startsWith('unix:') ? options.address.replace(/^unix:(\/\/)?/, '') : undefined;
+  if (socketPath !== undefined) await removeStaleSocket(socketPath);
+  // The socket is created with the umask's permissions: narrow it for the bind, so the socket
+  // never exists with wider permissions than asked, even for a moment.
+  const previousUmask =
+    socketPath !== undefined && options.unixSocketMode !== undefined
+      ? process.umask(0o777 & ~options.unixSocketMode)
+      : undefined;
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(options.address, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) =>
+        error ? reject(error) : resolve(boundPort),
+      );
+    });
+  } finally {
+    if (previousUmask !== undefined) process.umask(previousUmask);
   }
+  if (socketPath !== undefined && options.unixSocketMode !== undefined) await chmod(socketPath, options.unixSocketMode);
+  const address = socketPath !== undefined ? options.address : options.address.replace(/:\d+$/, `:${port}`);
 
   return {
     address,
@@ -86,4 +96,22 @@ export async function startGrpcServer(
       });
     },
   };
+}
+
+/**
+ * A socket file left by a process that died is removed; one a live process still listens on is
+ * left alone (the bind then fails with EADDRINUSE, as it should).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const stats = await lstat(path).catch(() => undefined);
+  if (stats === undefined || !stats.isSocket()) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (!alive) await unlink(path);
 }
