@@ -7,8 +7,8 @@
  * - After the cooldown, the rate climbs back linearly by `increasePerSecond` each second
  *   (default a tenth of the configured rate, so full speed returns within about 10 s), up to
  *   the configured rate.
- * - It never goes below `minRatePerSecond` (default 1/s, or the configured rate if lower), so
- *   the sidecar always keeps probing.
+ * - It never goes below `minRatePerSecond` (default a twentieth of the configured rate, at least
+ *   1/s), so the sidecar keeps probing and a run of throttles cannot stall delivery for good.
  */
 export interface AdaptiveRateOptions {
   readonly maxRatePerSecond: number;
@@ -30,7 +30,7 @@ export class AdaptiveRate {
 
   constructor(options: AdaptiveRateOptions) {
     this.maxRate = options.maxRatePerSecond;
-    this.minRate = Math.min(options.minRatePerSecond ?? 1, this.maxRate);
+    this.minRate = Math.min(options.minRatePerSecond ?? Math.max(1, this.maxRate / 20), this.maxRate);
     this.decreaseFactor = options.decreaseFactor ?? 0.5;
     this.cooldownMs = options.decreaseCooldownMs ?? 1000;
     this.increasePerSecond = options.increasePerSecond ?? this.maxRate / 10;

@@ -29,4 +29,10 @@ describe('AdaptiveRate (AIMD)', () => {
     for (let t = 3000; t < 20_000; t += 1000) rate.onThrottled(t);
     assert.equal(rate.rateAt(20_000), 5);
   });
+
+  it('has a default floor of a twentieth of the configured rate', () => {
+    const rate = new AdaptiveRate({ maxRatePerSecond: 200 });
+    for (let t = 0; t < 20_000; t += 1000) rate.onThrottled(t);
+    assert.equal(rate.rateAt(20_000), 10);
+  });
 });
