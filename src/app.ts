@@ -55,7 +55,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
       ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight })
       : undefined;
   const swf: SwfPort = deps.swf ?? awsPort!;
-  const limiter = deps.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
+  const limiter =
+    deps.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
 
   const journal: Journal | undefined =
     config.journalDir === ''

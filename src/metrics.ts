@@ -2,13 +2,7 @@ import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 
 
 /** SWF call outcomes, a closed set so the label stays bounded. */
 export type SwfCallOutcome =
-  | 'delivered'
-  | 'throttled'
-  | 'transient'
-  | 'not_found'
-  | 'permission_denied'
-  | 'invalid_argument'
-  | 'unknown';
+  'delivered' | 'throttled' | 'transient' | 'not_found' | 'permission_denied' | 'invalid_argument' | 'unknown';
 
 export type RejectionReason = 'invalid_argument' | 'queue_full' | 'journal_full' | 'shutting_down' | 'invalid_batch';
 export type DeliveryFinalResult =

@@ -41,7 +41,10 @@ describe('loadConfig', () => {
         assert.equal(error.problems.length, 4);
         assert.match(error.message, /SWF_SIDECAR_RATE_PER_SECOND: expected a number above 0, got "-1"/);
         assert.match(error.message, /SWF_SIDECAR_BURST: expected a whole number from 1 to \d+, got "1.5"/);
-        assert.match(error.message, /SWF_SIDECAR_ADDRESS: expected HOST:PORT, \[IPv6\]:PORT or unix:\/path, got "nowhere"/);
+        assert.match(
+          error.message,
+          /SWF_SIDECAR_ADDRESS: expected HOST:PORT, \[IPv6\]:PORT or unix:\/path, got "nowhere"/,
+        );
         assert.match(error.message, /SWF_SIDECAR_DEFAULT_DELIVERY: expected one of confirmed, queued, got "maybe"/);
         return true;
       },

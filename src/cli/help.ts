@@ -1,7 +1,9 @@
 import { SETTINGS } from '../config.js';
 
 export function helpText(): string {
-  const settings = SETTINGS.map((setting) => `  ${setting.env.padEnd(40)} ${String(setting.default).padEnd(16)} ${setting.help}`);
+  const settings = SETTINGS.map(
+    (setting) => `  ${setting.env.padEnd(40)} ${String(setting.default).padEnd(16)} ${setting.help}`,
+  );
   return `swf-sidecar: a gRPC sidecar that reports Amazon SWF activity task failures for workers in any language.
 
 Usage:

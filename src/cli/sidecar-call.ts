@@ -1,12 +1,6 @@
-import {
-  connectivityState,
-  credentials,
-  Metadata,
-  status,
-  type Client,
-  type ServiceError,
-} from '@grpc/grpc-js';
-import { activityTasksClientConstructor, type WireFailRequest, type WireFailResponse } from '../grpc/contract.js';
+import { Client, connectivityState, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import type { WireFailRequest, WireFailResponse } from '../grpc/contract.js';
+import { decodeFailResponse, encodeFailRequest, FAIL_ACTIVITY_TASK_PATH } from './fail-request-codec.js';
 
 export type CallResult =
   | { readonly kind: 'ok'; readonly response: WireFailResponse }
@@ -32,17 +26,14 @@ export async function failActivityTask(
   request: WireFailRequest,
   timeoutMs: number,
 ): Promise<CallResult> {
-  const Client = activityTasksClientConstructor();
-  const method = Client.service['FailActivityTask'];
-  if (method === undefined) throw new Error('FailActivityTask is missing from the loaded contract');
   const client = new Client(endpoint, credentials.createInsecure());
   const reached = watchForReady(client.getChannel());
   try {
     return await new Promise<CallResult>((resolve) => {
       client.makeUnaryRequest<WireFailRequest, WireFailResponse>(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
+        FAIL_ACTIVITY_TASK_PATH,
+        encodeFailRequest,
+        decodeFailResponse,
         request,
         new Metadata(),
         { deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity },

@@ -71,7 +71,8 @@ export function createDeliveryPipeline(
       metrics: deps.metrics,
       logger: deps.logger,
       queue: new InMemoryDeliveryQueue(),
-      onSettled: (item, result) => service.onSettled(item, result) },
+      onSettled: (item, result) => service.onSettled(item, result),
+    },
   );
   service.attach(dispatcher);
   return { service, dispatcher };

@@ -6,12 +6,7 @@ import type { DeliveryFinalResult, SidecarMetrics } from '../metrics.js';
 import type { RateLimiter } from '../rate/rate-limiter.js';
 import { tokenHash } from '../token-hash.js';
 import type { Dispatcher } from './dispatcher.js';
-import {
-  type DeliveryMode,
-  type FailureReport,
-  type SubmitResult,
-  approximateReportBytes,
-} from './failure-report.js';
+import { type DeliveryMode, type FailureReport, type SubmitResult, approximateReportBytes } from './failure-report.js';
 import { PendingDelivery, type DeliveryResult } from './pending-delivery.js';
 import type { RecentDeliveries } from './recent-deliveries.js';
 import type { RetryBudget } from './retry-policy.js';
@@ -85,7 +80,10 @@ export class DeliveryService {
     }
     if (!this.accepting) {
       metrics.rejections.inc({ reason: 'shutting_down' });
-      throw new SidecarError('unavailable', 'the sidecar is shutting down; send the report to another instance or retry');
+      throw new SidecarError(
+        'unavailable',
+        'the sidecar is shutting down; send the report to another instance or retry',
+      );
     }
     const now = clock.now();
     if (this.deps.recent.has(report.taskToken, now)) {
@@ -161,7 +159,10 @@ export class DeliveryService {
     }
     if (this.queuedItems === 0) return { delivered: true, undelivered: 0 };
     const abandoned = this.dispatcher.abandonAll(
-      new SidecarError('unavailable', `the sidecar shut down before SWF confirmed the report (grace period ${graceMs} ms)`),
+      new SidecarError(
+        'unavailable',
+        `the sidecar shut down before SWF confirmed the report (grace period ${graceMs} ms)`,
+      ),
     );
     const journalled = abandoned.filter((item) => item.journalId !== undefined);
     this.deps.logger.error(
@@ -195,7 +196,12 @@ export class DeliveryService {
       this.deps.recent.remember(item.report.taskToken, clock.now());
     } else if (item.mode === 'queued' || this.accepting) {
       logger.warn(
-        { token_hash: tokenHash(item.report.taskToken), mode: item.mode, attempts: result.attempts, error: result.error.message },
+        {
+          token_hash: tokenHash(item.report.taskToken),
+          mode: item.mode,
+          attempts: result.attempts,
+          error: result.error.message,
+        },
         'failure report not delivered to SWF',
       );
     }
@@ -249,7 +255,9 @@ export class DeliveryService {
         const failure =
           error instanceof SidecarError
             ? error
-            : new SidecarError('unavailable', `could not write the report to the journal: ${String(error)}`, { cause: error });
+            : new SidecarError('unavailable', `could not write the report to the journal: ${String(error)}`, {
+                cause: error,
+              });
         if (failure.kind === 'resource-exhausted') metrics.rejections.inc({ reason: 'journal_full' });
         if (endOnFailure) this.onSettled(item, { ok: false, attempts: 0, error: failure });
         throw failure;

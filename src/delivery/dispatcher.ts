@@ -162,7 +162,12 @@ export class Dispatcher {
       return await this.deps.swf.send(item.report, signal);
     } catch (error) {
       // The port promises never to throw; if one does, treat it as transient rather than lose the report.
-      return { kind: 'retryable', reason: 'transient', outcomeUnknown: true, message: `SWF port failed: ${String(error)}` };
+      return {
+        kind: 'retryable',
+        reason: 'transient',
+        outcomeUnknown: true,
+        message: `SWF port failed: ${String(error)}`,
+      };
     }
   }
 

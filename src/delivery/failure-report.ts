@@ -25,7 +25,5 @@ const REPORT_OVERHEAD_BYTES = 256;
  * not UTF-8 bytes, because measuring bytes would cost a pass over up to 32 KB on every call.
  */
 export function approximateReportBytes(report: FailureReport): number {
-  return (
-    REPORT_OVERHEAD_BYTES + report.taskToken.length + (report.reason?.length ?? 0) + (report.details?.length ?? 0)
-  );
+  return REPORT_OVERHEAD_BYTES + report.taskToken.length + (report.reason?.length ?? 0) + (report.details?.length ?? 0);
 }

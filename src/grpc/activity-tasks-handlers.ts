@@ -48,7 +48,10 @@ export function fromWire(
 }
 
 function toWire(result: SubmitResult): WireFailResponse {
-  return { outcome: result.outcome === 'delivered' ? 'OUTCOME_DELIVERED' : 'OUTCOME_QUEUED', attempts: result.attempts };
+  return {
+    outcome: result.outcome === 'delivered' ? 'OUTCOME_DELIVERED' : 'OUTCOME_QUEUED',
+    attempts: result.attempts,
+  };
 }
 
 /** The ActivityTasks service: the edge between gRPC and the DeliveryService. */

@@ -66,8 +66,10 @@ export async function startGrpcServer(
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(options.address, options.credentials ?? ServerCredentials.createInsecure(), (error, boundPort) =>
-        error ? reject(error) : resolve(boundPort),
+      server.bindAsync(
+        options.address,
+        options.credentials ?? ServerCredentials.createInsecure(),
+        (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
       );
     });
   } finally {

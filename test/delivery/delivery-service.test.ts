@@ -5,10 +5,11 @@ import { settle } from '../support/manual-clock.js';
 import { createTestPipeline, metricValue } from '../support/pipeline-harness.js';
 import { DELIVERED, rejected } from '../support/scripted-swf.js';
 
-const asError = (promise: Promise<unknown>) => promise.then(
-  (value) => assert.fail(`expected an error, got ${JSON.stringify(value)}`),
-  (error: unknown) => error as SidecarError,
-);
+const asError = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => assert.fail(`expected an error, got ${JSON.stringify(value)}`),
+    (error: unknown) => error as SidecarError,
+  );
 
 describe('DeliveryService: duplicates', () => {
   it('joins a second caller to the delivery in flight: one SWF call, the same answer', async () => {
@@ -80,12 +81,18 @@ describe('DeliveryService: admission', () => {
   it('refuses when the byte bound is reached, and frees room as reports settle', async () => {
     const { swf, service } = createTestPipeline({ maxQueueBytes: 2_000 });
     await service.submit({ taskToken: 'a', details: 'd'.repeat(1_500) }, 'queued');
-    assert.equal((await asError(service.submit({ taskToken: 'b', details: 'd'.repeat(500) }, 'queued'))).kind, 'resource-exhausted');
+    assert.equal(
+      (await asError(service.submit({ taskToken: 'b', details: 'd'.repeat(500) }, 'queued'))).kind,
+      'resource-exhausted',
+    );
     await settle();
     swf.calls[0]?.answer(DELIVERED);
     await settle();
     assert.deepEqual(service.stats(), { items: 0, bytes: 0 });
-    assert.deepEqual(await service.submit({ taskToken: 'b', details: 'd'.repeat(500) }, 'queued'), { outcome: 'queued', attempts: 0 });
+    assert.deepEqual(await service.submit({ taskToken: 'b', details: 'd'.repeat(500) }, 'queued'), {
+      outcome: 'queued',
+      attempts: 0,
+    });
   });
 });
 
@@ -110,7 +117,7 @@ describe('DeliveryService: drain', () => {
     const drained = service.drain(5_000);
     await clock.advance(5_000);
     const report = await drained;
-    assert.equal(report.undelivered, 2, "both were in flight when the grace period ended");
+    assert.equal(report.undelivered, 2, 'both were in flight when the grace period ended');
     const error = await confirmed;
     assert.equal(error.kind, 'unavailable');
     assert.match(error.message, /shut down before SWF confirmed/);

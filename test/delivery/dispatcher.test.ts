@@ -17,7 +17,7 @@ describe('Dispatcher: when reports go out', () => {
 
   it('sends reports accepted in the same turn as one concurrent batch', async () => {
     const { swf, service, metrics } = createTestPipeline();
-    await Promise.all(Array.from({ length: 5 }, (_, i) => service.submit({ taskToken: `t${i}` }, "queued")));
+    await Promise.all(Array.from({ length: 5 }, (_, i) => service.submit({ taskToken: `t${i}` }, 'queued')));
     await settle();
     assert.equal(swf.open.length, 5);
     assert.equal(await metricValue(metrics, 'swf_sidecar_batch_size_count'), 1);
@@ -26,7 +26,7 @@ describe('Dispatcher: when reports go out', () => {
 
   it('caps a batch at maxBatchSize and in-flight calls at maxInFlight', async () => {
     const { swf, service, metrics } = createTestPipeline({ maxBatchSize: 3, maxInFlight: 7 });
-    await Promise.all(Array.from({ length: 10 }, (_, i) => service.submit({ taskToken: `t${i}` }, "queued")));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => service.submit({ taskToken: `t${i}` }, 'queued')));
     await settle();
     assert.equal(swf.open.length, 7, 'in-flight bound');
     assert.equal(await metricValue(metrics, 'swf_sidecar_batch_size_count'), 3, 'batches of 3, 3, 1');

@@ -29,6 +29,9 @@ describe('RecentDeliveries', () => {
   it('does not keep the token itself', () => {
     const recent = new RecentDeliveries(1000, 10);
     recent.remember('secret-token-value', 0);
-    assert.doesNotMatch(JSON.stringify([...(recent as unknown as { expiresAtByKey: Map<string, number> }).expiresAtByKey.keys()]), /secret/);
+    assert.doesNotMatch(
+      JSON.stringify([...(recent as unknown as { expiresAtByKey: Map<string, number> }).expiresAtByKey.keys()]),
+      /secret/,
+    );
   });
 });

@@ -22,7 +22,11 @@ describe('validateReport', () => {
   const overLimit: [string, Parameters<typeof validateReport>[0], RegExp][] = [
     ['empty token', { taskToken: '' }, /^task_token is required/],
     ['token one over', { taskToken: 't'.repeat(1025) }, /^task_token is 1025 characters long; the limit is 1024/],
-    ['reason one over', { taskToken: 't', reason: 'r'.repeat(257) }, /^reason is 257 characters long; the limit is 256/],
+    [
+      'reason one over',
+      { taskToken: 't', reason: 'r'.repeat(257) },
+      /^reason is 257 characters long; the limit is 256/,
+    ],
     [
       'details one over',
       { taskToken: 't', details: 'd'.repeat(32_769) },

@@ -37,7 +37,11 @@ describe('ActivityTasks over a real gRPC server and client', () => {
 
   const mappings = [
     ['UnknownResourceFault', () => rejected('not-found', 'UnknownResourceFault'), status.NOT_FOUND],
-    ['OperationNotPermittedFault', () => rejected('permission-denied', 'OperationNotPermittedFault'), status.PERMISSION_DENIED],
+    [
+      'OperationNotPermittedFault',
+      () => rejected('permission-denied', 'OperationNotPermittedFault'),
+      status.PERMISSION_DENIED,
+    ],
     ['ValidationException', () => rejected('invalid-argument', 'ValidationException'), status.INVALID_ARGUMENT],
     ['throttling until the budget ends', () => THROTTLED, status.RESOURCE_EXHAUSTED],
     ['transient errors until the budget ends', () => TRANSIENT, status.UNAVAILABLE],
@@ -173,7 +177,12 @@ describe('ActivityTasks over a real gRPC server and client', () => {
   it('a caller that cancels gets CANCELLED, and the report is still delivered', async () => {
     const swf = new ScriptedSwf();
     const sidecar = await start(swf);
-    const method = (sidecar.client.raw as unknown as Record<string, (r: unknown, cb: (e: { code: number } | null) => void) => { cancel(): void }>)['FailActivityTask'];
+    const method = (
+      sidecar.client.raw as unknown as Record<
+        string,
+        (r: unknown, cb: (e: { code: number } | null) => void) => { cancel(): void }
+      >
+    )['FailActivityTask'];
     const outcome = new Promise<number>((resolve) => {
       const call = method!.call(sidecar.client.raw, { taskToken: 'quitter' }, (error) => resolve(error?.code ?? 0));
       void untilCalls(swf, 1).then(() => call.cancel());

@@ -21,8 +21,23 @@ async function makeCertificates(directory: string): Promise<Record<string, strin
   ] as const) {
     openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
     await writeFile(join(directory, `${name}.ext`), `${extension}\n`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-      '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '1',
+      '-extfile',
+      `${name}.ext`,
+    );
   }
   return Object.fromEntries(
     ['ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key'].map((file) => [file, join(directory, file)]),
@@ -87,7 +102,10 @@ describe('who may call: TLS, mutual TLS and unix sockets', () => {
     try {
       assert.equal((await stat(socket)).mode & 0o777, 0o600);
       assert.equal(sidecar.sidecar.grpcAddress, `unix:${socket}`);
-      assert.deepEqual(await sidecar.client.fail({ taskToken: 'uds-1' }), { outcome: 'OUTCOME_DELIVERED', attempts: 1 });
+      assert.deepEqual(await sidecar.client.fail({ taskToken: 'uds-1' }), {
+        outcome: 'OUTCOME_DELIVERED',
+        attempts: 1,
+      });
     } finally {
       await sidecar.close();
     }

@@ -27,10 +27,13 @@ describe('QUEUED delivery with a journal', () => {
     const held = new ScriptedSwf();
     const first = await startTestSidecar({ journalDir, shutdownGraceMs: 0 }, { swf: held });
     for (const token of ['j-1', 'j-2', 'j-3']) {
-      assert.deepEqual(await first.client.fail({ taskToken: token, reason: `r-${token}`, delivery: 'DELIVERY_QUEUED' }), {
-        outcome: 'OUTCOME_QUEUED',
-        attempts: 0,
-      });
+      assert.deepEqual(
+        await first.client.fail({ taskToken: token, reason: `r-${token}`, delivery: 'DELIVERY_QUEUED' }),
+        {
+          outcome: 'OUTCOME_QUEUED',
+          attempts: 0,
+        },
+      );
     }
     await untilCalls(held, 3);
     held.calls[0]?.answer(DELIVERED);
@@ -43,10 +46,13 @@ describe('QUEUED delivery with a journal', () => {
     );
     const second = await startTestSidecar({ journalDir }, { swf });
     await untilCalls(swf, 2);
-    assert.deepEqual(swf.calls.map((call) => call.report).sort((a, b) => a.taskToken.localeCompare(b.taskToken)), [
-      { taskToken: 'j-2', reason: 'r-j-2' },
-      { taskToken: 'j-3', reason: 'r-j-3' },
-    ]);
+    assert.deepEqual(
+      swf.calls.map((call) => call.report).sort((a, b) => a.taskToken.localeCompare(b.taskToken)),
+      [
+        { taskToken: 'j-2', reason: 'r-j-2' },
+        { taskToken: 'j-3', reason: 'r-j-3' },
+      ],
+    );
     await settle();
     assert.equal(await second.sample('swf_sidecar_journal_replayed_total'), 2);
     assert.equal(
@@ -65,7 +71,10 @@ describe('QUEUED delivery with a journal', () => {
 
   it('refuses QUEUED calls with RESOURCE_EXHAUSTED when the journal is full', async () => {
     const swf = new ScriptedSwf();
-    const sidecar = await startTestSidecar({ journalDir: join(directory, 'full'), journalMaxBytes: 64 * 1024 }, { swf });
+    const sidecar = await startTestSidecar(
+      { journalDir: join(directory, 'full'), journalMaxBytes: 64 * 1024 },
+      { swf },
+    );
     let refused;
     for (let i = 0; i < 10 && refused === undefined; i += 1) {
       try {

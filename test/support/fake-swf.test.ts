@@ -46,15 +46,8 @@ function clientFor(fake: FakeSwf): SWFClient {
   return client;
 }
 
-function fail(
-  client: SWFClient,
-  input: RespondActivityTaskFailedCommandInput,
-  abortSignal?: AbortSignal,
-) {
-  return client.send(
-    new RespondActivityTaskFailedCommand(input),
-    abortSignal ? { abortSignal } : {},
-  );
+function fail(client: SWFClient, input: RespondActivityTaskFailedCommandInput, abortSignal?: AbortSignal) {
+  return client.send(new RespondActivityTaskFailedCommand(input), abortSignal ? { abortSignal } : {});
 }
 
 /** Resolves with the SDK's rejection; fails the test if the call succeeded. */
@@ -153,13 +146,9 @@ describe('FakeSwf', () => {
     const fake = await startFake({ unknownTokens: new Set(['timed-out']) });
     const client = clientFor(fake);
 
-    assert.ok(
-      (await sdkError(fail(client, { taskToken: 'timed-out' }))) instanceof UnknownResourceFault,
-    );
+    assert.ok((await sdkError(fail(client, { taskToken: 'timed-out' }))) instanceof UnknownResourceFault);
     fake.configure({ unknownTokens: (token) => token.startsWith('gone-') });
-    assert.ok(
-      (await sdkError(fail(client, { taskToken: 'gone-1' }))) instanceof UnknownResourceFault,
-    );
+    assert.ok((await sdkError(fail(client, { taskToken: 'gone-1' }))) instanceof UnknownResourceFault);
     await fail(client, { taskToken: 'timed-out' });
     assert.deepEqual(
       fake.calls.map((c) => c.answer),
@@ -273,8 +262,7 @@ describe('FakeSwf', () => {
     const fake = await startFake({ internalErrorRate: 0.5, random: () => draws.shift() ?? 1 });
     const client = clientFor(fake);
 
-    for (const token of ['a', 'b', 'c', 'd'])
-      await fail(client, { taskToken: token }).catch(() => undefined);
+    for (const token of ['a', 'b', 'c', 'd']) await fail(client, { taskToken: token }).catch(() => undefined);
     assert.deepEqual(
       fake.calls.map((c) => c.answer),
       ['InternalFailure', 'accepted', 'InternalFailure', 'accepted'],
@@ -389,6 +377,43 @@ describe('FakeSwf', () => {
     assert.equal(fake.maxAcceptedInAnyWindow(5000), 7);
   });
 
+  it('throttles a random fraction of calls without taking bucket tokens', async () => {
+    const draws = [0.1, 0.5, 0.29, 0.3];
+    const fake = await startFake({
+      throttleRate: 0.3,
+      bucketSize: 2,
+      refillPerSecond: 0,
+      random: () => draws.shift() ?? 1,
+    });
+    const client = clientFor(fake);
+
+    for (const token of ['a', 'b', 'c', 'd']) await fail(client, { taskToken: token }).catch(() => undefined);
+    assert.deepEqual(
+      fake.calls.map((c) => [c.taskToken, c.answer]),
+      [
+        ['a', 'ThrottlingException'],
+        ['b', 'accepted'],
+        ['c', 'ThrottlingException'],
+        ['d', 'accepted'],
+      ],
+    );
+    assert.equal(fake.bucketTokens(), 0, 'only the two accepted calls took a token');
+  });
+
+  it('maxCallsInAnyWindow counts every call, whatever its answer', async () => {
+    let nowMs = 0;
+    const fake = await startFake({ now: () => nowMs });
+    const client = clientFor(fake);
+
+    for (const atMs of [0, 10, 20]) {
+      nowMs = atMs;
+      await fail(client, { taskToken: 'same' }).catch(() => undefined); // accepted once, then UnknownResourceFault
+    }
+    assert.equal(fake.maxAcceptedInAnyWindow(1000), 1);
+    assert.equal(fake.maxCallsInAnyWindow(1000), 3);
+    assert.equal(fake.maxCallsInAnyWindow(10), 1);
+  });
+
   it('answers an unknown target with UnknownOperationException and a request id', async () => {
     const fake = await startFake();
 
@@ -411,9 +436,6 @@ describe('FakeSwf', () => {
   });
 
   it('rejects bad options, listing every problem', async () => {
-    await assert.rejects(
-      FakeSwf.start({ internalErrorRate: 2, latencyMs: -1 }),
-      /internalErrorRate.*latencyMs/,
-    );
+    await assert.rejects(FakeSwf.start({ internalErrorRate: 2, latencyMs: -1 }), /internalErrorRate.*latencyMs/);
   });
 });

@@ -6,7 +6,8 @@
  * real HTTP on 127.0.0.1, so a real `SWFClient` (`endpoint: fake.url`) can be pointed at it, and
  * the test decides how it misbehaves:
  *
- * - an account-quota token bucket answering `ThrottlingException` (HTTP 400, `Rate exceeded`);
+ * - an account-quota token bucket answering `ThrottlingException` (HTTP 400, `Rate exceeded`),
+ *   and a random fraction of throttles on top (other clients draining the shared quota);
  * - random `InternalFailure` (500) and `ServiceUnavailable` (503);
  * - fixed latency, latency spikes, requests that never get an answer, connection resets;
  * - `UnknownResourceFault` for a token it already accepted a failure for (a task fails once),
@@ -18,8 +19,8 @@
  *
  * Decision order for one request (the first that applies wins), chosen so each knob can be
  * tested alone and so that calls lost "on the wire" cost no quota:
- *   unknown target -> reset -> hang -> throttle (takes a bucket token) -> 500 -> 503
- *   -> validation -> forbidden -> unknown / already-failed token -> accepted.
+ *   unknown target -> reset -> hang -> random throttle -> throttle (takes a bucket token)
+ *   -> 500 -> 503 -> validation -> forbidden -> unknown / already-failed token -> accepted.
  * The answer is decided (and the token marked failed) on arrival; latency only delays the reply,
  * like a response lost in a slow network after SWF has applied it.
  */
@@ -29,8 +30,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 /** The one operation this fake implements. */
-export const RESPOND_ACTIVITY_TASK_FAILED_TARGET =
-  'SimpleWorkflowService.RespondActivityTaskFailed';
+export const RESPOND_ACTIVITY_TASK_FAILED_TARGET = 'SimpleWorkflowService.RespondActivityTaskFailed';
 
 /** Limits from the SWF API reference: the SDK does not enforce them, SWF does. */
 export const SWF_LIMITS = {
@@ -79,6 +79,12 @@ export interface FakeSwfBehaviour {
   bucketSize: number;
   /** Quota bucket refill in calls per second. Default 0 (irrelevant while the bucket is infinite). */
   refillPerSecond: number;
+  /**
+   * Fraction [0, 1] of calls answered `ThrottlingException` at random, whatever the bucket holds
+   * (they take no bucket token): the quota shared with other clients, seen from one of them.
+   * Default 0.
+   */
+  throttleRate: number;
   /** Fraction [0, 1] of calls answered 500 `InternalFailure`. Default 0. */
   internalErrorRate: number;
   /** Fraction [0, 1] of calls answered 503 `ServiceUnavailable`. Default 0. */
@@ -112,6 +118,7 @@ export interface FakeSwfOptions extends Partial<FakeSwfBehaviour> {
 const DEFAULT_BEHAVIOUR: FakeSwfBehaviour = {
   bucketSize: Number.POSITIVE_INFINITY,
   refillPerSecond: 0,
+  throttleRate: 0,
   internalErrorRate: 0,
   unavailableRate: 0,
   latencyMs: 0,
@@ -127,17 +134,15 @@ const DEFAULT_BEHAVIOUR: FakeSwfBehaviour = {
 /** Throws a RangeError listing every bad value, so a typo in a test fails loudly. */
 function validateBehaviour(b: FakeSwfBehaviour): void {
   const problems: string[] = [];
-  for (const key of ['internalErrorRate', 'unavailableRate', 'spikeRate', 'resetRate'] as const) {
+  for (const key of ['throttleRate', 'internalErrorRate', 'unavailableRate', 'spikeRate', 'resetRate'] as const) {
     const v = b[key];
     if (!(v >= 0 && v <= 1)) problems.push(`${key}: expected a fraction in [0, 1], got ${v}`);
   }
   for (const key of ['latencyMs', 'spikeLatencyMs', 'refillPerSecond'] as const) {
     const v = b[key];
-    if (!(Number.isFinite(v) && v >= 0))
-      problems.push(`${key}: expected a finite number >= 0, got ${v}`);
+    if (!(Number.isFinite(v) && v >= 0)) problems.push(`${key}: expected a finite number >= 0, got ${v}`);
   }
-  if (!(b.bucketSize >= 0))
-    problems.push(`bucketSize: expected a number >= 0, got ${b.bucketSize}`);
+  if (!(b.bucketSize >= 0)) problems.push(`bucketSize: expected a number >= 0, got ${b.bucketSize}`);
   if (problems.length > 0) throw new RangeError(`FakeSwf: ${problems.join('; ')}`);
 }
 
@@ -333,17 +338,15 @@ export class FakeSwf {
    * checks such as "never more than 200 per 1000 ms".
    */
   maxAcceptedInAnyWindow(windowMs: number): number {
-    const times = this.accepted()
-      .map((c) => c.atMs)
-      .sort((a, b) => a - b);
-    let best = 0;
-    let end = 0;
-    for (let start = 0; start < times.length; start++) {
-      const windowStart = times[start] as number;
-      while (end < times.length && (times[end] as number) < windowStart + windowMs) end++;
-      best = Math.max(best, end - start);
-    }
-    return best;
+    return maxInAnyWindow(this.accepted(), windowMs);
+  }
+
+  /**
+   * The most calls of any answer (throttled, failed and reset ones too) in any sliding window
+   * `[t, t + windowMs)`: the rate a client sent at, as SWF saw it.
+   */
+  maxCallsInAnyWindow(windowMs: number): number {
+    return maxInAnyWindow(this.records, windowMs);
   }
 
   /** Forgets the recorded calls and the already-failed tokens; behaviour and bucket are kept. */
@@ -386,8 +389,7 @@ export class FakeSwf {
     // A client in this process (the usual test setup) learns that its pooled keep-alive sockets
     // are dead only when it reads our FIN. Give it a few event-loop turns to do so, otherwise
     // its next call reuses a dead socket and sees ECONNRESET instead of ECONNREFUSED.
-    for (let turn = 0; turn < 3; turn++)
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 3; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -446,6 +448,9 @@ export class FakeSwf {
     }
     if (this.chance(b.resetRate)) return { kind: 'reset' };
     if (b.hang) return { kind: 'hang' };
+    if (this.chance(b.throttleRate)) {
+      return { kind: 'error', name: 'ThrottlingException', message: 'Rate exceeded' };
+    }
     if (!this.bucket.tryTake(this.now())) {
       return { kind: 'error', name: 'ThrottlingException', message: 'Rate exceeded' };
     }
@@ -456,8 +461,7 @@ export class FakeSwf {
       return { kind: 'error', name: 'ServiceUnavailable', message: 'Service is unavailable.' };
     }
     const problem = validationProblem(body);
-    if (problem !== undefined)
-      return { kind: 'error', name: 'ValidationException', message: problem };
+    if (problem !== undefined) return { kind: 'error', name: 'ValidationException', message: problem };
     // validationProblem guarantees a non-empty token from here on.
     const token = body.taskToken as string;
     if (typeof b.forbidden === 'function' ? b.forbidden(token) : b.forbidden) {
@@ -467,8 +471,7 @@ export class FakeSwf {
         message: 'User is not authorized to perform: swf:RespondActivityTaskFailed',
       };
     }
-    const unknown =
-      typeof b.unknownTokens === 'function' ? b.unknownTokens(token) : b.unknownTokens.has(token);
+    const unknown = typeof b.unknownTokens === 'function' ? b.unknownTokens(token) : b.unknownTokens.has(token);
     if (unknown || this.failedTokens.has(token)) {
       return { kind: 'error', name: 'UnknownResourceFault', message: 'Unknown activity task' };
     }
@@ -483,11 +486,7 @@ export class FakeSwf {
     return this.behaviour.random() < rate;
   }
 
-  private replyAfter(
-    delayMs: number,
-    res: ServerResponse,
-    decision: Decision & { kind: 'accepted' | 'error' },
-  ): void {
+  private replyAfter(delayMs: number, res: ServerResponse, decision: Decision & { kind: 'accepted' | 'error' }): void {
     const send = (): void => {
       if (res.destroyed || res.writableEnded) return;
       const headers = {
@@ -517,15 +516,26 @@ export class FakeSwf {
   }
 }
 
+/** The most calls whose arrival falls in one window `[t, t + windowMs)`. */
+function maxInAnyWindow(calls: readonly FakeSwfCall[], windowMs: number): number {
+  const times = calls.map((c) => c.atMs).sort((a, b) => a - b);
+  let best = 0;
+  let end = 0;
+  for (let start = 0; start < times.length; start++) {
+    const windowStart = times[start] as number;
+    while (end < times.length && (times[end] as number) < windowStart + windowMs) end++;
+    best = Math.max(best, end - start);
+  }
+  return best;
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
 /** Drops keys explicitly set to undefined so they do not overwrite defaults. */
 function stripUndefined<T extends object>(partial: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(partial).filter(([, v]) => v !== undefined),
-  ) as Partial<T>;
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function listen(server: Server, port: number): Promise<void> {

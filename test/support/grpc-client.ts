@@ -36,7 +36,9 @@ export function connectClient(
       const fn = (client as unknown as Record<string, UnaryMethod>)[method];
       if (fn === undefined) throw new Error(`no method ${method}`);
       const options = deadlineMs === undefined ? {} : { deadline: new Date(Date.now() + deadlineMs) };
-      fn.call(client, request, new Metadata(), options, (error, response) => (error ? reject(error) : resolve(response as Res)));
+      fn.call(client, request, new Metadata(), options, (error, response) =>
+        error ? reject(error) : resolve(response as Res),
+      );
     });
   return {
     raw: client,

@@ -14,17 +14,17 @@ export interface TestSidecar {
 }
 
 /** The real sidecar in this process, on loopback port 0, logs silenced unless LOG_LEVEL says otherwise. */
-export async function startTestSidecar(
-  overrides: Partial<SidecarConfig>,
-  deps: SidecarDeps,
-): Promise<TestSidecar> {
+export async function startTestSidecar(overrides: Partial<SidecarConfig>, deps: SidecarDeps): Promise<TestSidecar> {
   const config = defaultConfig({
     address: '127.0.0.1:0',
     metricsAddress: '127.0.0.1:0',
     logLevel: 'silent',
     ...overrides,
   });
-  const sidecar = await startSidecar(config, { logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }), ...deps });
+  const sidecar = await startSidecar(config, {
+    logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
+    ...deps,
+  });
   const client = connectClient(sidecar.grpcAddress);
   const metricsText = async (): Promise<string> => (await fetch(`http://${sidecar.metricsAddress}/metrics`)).text();
   return {

@@ -1,15 +1,9 @@
-import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 
-import {
-  activityTaskFailedEvents,
-  failDirectly,
-  openActivityTasks,
-  startMoto,
-  type Moto,
-} from "./moto.js";
+import { activityTaskFailedEvents, failDirectly, openActivityTasks, startMoto, type Moto } from './moto.js';
 
-const NON_ASCII = "ünïcødé ✓ 日本語 🚀";
+const NON_ASCII = 'ünïcødé ✓ 日本語 🚀';
 
 async function withMoto<T>(fn: (moto: Moto) => Promise<T>): Promise<T> {
   const moto = await startMoto();
@@ -34,14 +28,14 @@ async function rejection(promise: Promise<unknown>): Promise<Record<string, unkn
   try {
     await promise;
   } catch (err) {
-    assert.ok(err instanceof Error, "expected an Error");
+    assert.ok(err instanceof Error, 'expected an Error');
     return err as unknown as Record<string, unknown>;
   }
-  assert.fail("expected the call to be rejected");
+  assert.fail('expected the call to be rejected');
 }
 
-describe("startMoto", () => {
-  test("serves HTTP on 127.0.0.1 and stop() is idempotent and leaves no process", async () => {
+describe('startMoto', () => {
+  test('serves HTTP on 127.0.0.1 and stop() is idempotent and leaves no process', async () => {
     const moto = await startMoto();
     try {
       assert.equal(moto.url, `http://127.0.0.1:${moto.port}`);
@@ -58,7 +52,7 @@ describe("startMoto", () => {
     await assert.rejects(fetch(`${moto.url}/`, { signal: AbortSignal.timeout(2_000) }));
   });
 
-  test("each call gets its own server", async () => {
+  test('each call gets its own server', async () => {
     const [a, b] = await Promise.all([startMoto(), startMoto()]);
     try {
       assert.notEqual(a.port, b.port);
@@ -69,8 +63,8 @@ describe("startMoto", () => {
   });
 });
 
-describe("openActivityTasks + failDirectly + activityTaskFailedEvents", () => {
-  test("opens 3 tasks; a direct failure with absent reason and non-ASCII details is stored exactly", async () => {
+describe('openActivityTasks + failDirectly + activityTaskFailedEvents', () => {
+  test('opens 3 tasks; a direct failure with absent reason and non-ASCII details is stored exactly', async () => {
     await withMoto(async (moto) => {
       const tasks = await openActivityTasks(moto, 3);
       assert.equal(tasks.length, 3);
@@ -92,7 +86,7 @@ describe("openActivityTasks + failDirectly + activityTaskFailedEvents", () => {
       // History: 1 WorkflowExecutionStarted, 2-4 decision task, 5 ActivityTaskScheduled,
       // 6 ActivityTaskStarted, 7 ActivityTaskFailed.
       assert.deepStrictEqual(events, [{ scheduledEventId: 5, startedEventId: 6, details: NON_ASCII }]);
-      assert.equal(Object.hasOwn(events[0] ?? {}, "reason"), false);
+      assert.equal(Object.hasOwn(events[0] ?? {}, 'reason'), false);
 
       // The other executions are untouched.
       assert.deepEqual(await activityTaskFailedEvents(moto, first), []);
@@ -100,7 +94,7 @@ describe("openActivityTasks + failDirectly + activityTaskFailedEvents", () => {
     });
   });
 
-  test("a second domain on the same server is independent", async () => {
+  test('a second domain on the same server is independent', async () => {
     await withMoto(async (moto) => {
       const a = await openActivityTasks(moto, 2);
       const b = await openActivityTasks(moto, 2);
@@ -109,7 +103,7 @@ describe("openActivityTasks + failDirectly + activityTaskFailedEvents", () => {
     });
   });
 
-  test("opens 100 tasks quickly, each with a distinct token matched to its execution", async (t) => {
+  test('opens 100 tasks quickly, each with a distinct token matched to its execution', async (t) => {
     await withMoto(async (moto) => {
       const started = performance.now();
       const tasks = await openActivityTasks(moto, 100);
@@ -124,23 +118,23 @@ describe("openActivityTasks + failDirectly + activityTaskFailedEvents", () => {
       // Every token is really open and belongs to the execution it was reported with.
       const last = tasks[99];
       assert.ok(last);
-      await failDirectly(moto, last.taskToken, "r", "d");
+      await failDirectly(moto, last.taskToken, 'r', 'd');
       assert.deepStrictEqual(await activityTaskFailedEvents(moto, last), [
-        { scheduledEventId: 5, startedEventId: 6, reason: "r", details: "d" },
+        { scheduledEventId: 5, startedEventId: 6, reason: 'r', details: 'd' },
       ]);
     });
   });
 });
 
-describe("moto quirks (differences from real SWF)", () => {
-  test("(a) failing the same token twice: HTTP 500 HTML, surfaced by the SDK as a SyntaxError after 3 attempts", async () => {
+describe('moto quirks (differences from real SWF)', () => {
+  test('(a) failing the same token twice: HTTP 500 HTML, surfaced by the SDK as a SyntaxError after 3 attempts', async () => {
     await withMoto(async (moto) => {
       const [task] = await openActivityTasks(moto, 1);
       assert.ok(task);
-      await failDirectly(moto, task.taskToken, "first");
+      await failDirectly(moto, task.taskToken, 'first');
 
-      const err = await rejection(failDirectly(moto, task.taskToken, "second"));
-      assert.equal(err.name, "SyntaxError");
+      const err = await rejection(failDirectly(moto, task.taskToken, 'second'));
+      assert.equal(err.name, 'SyntaxError');
       assert.ok(err instanceof SyntaxError);
       assert.match(String(err.message), /^Unexpected token '<', "<!doctype "\.\.\. is not valid JSON/);
       assert.equal(err.$fault, undefined);
@@ -149,22 +143,22 @@ describe("moto quirks (differences from real SWF)", () => {
       assert.equal(metadata.attempts, 3); // the SDK's default strategy retried the 500 twice
       const response = err.$response as { statusCode: number; headers: Record<string, string> };
       assert.equal(response.statusCode, 500);
-      assert.match(response.headers["content-type"] ?? "", /^text\/html/);
+      assert.match(response.headers['content-type'] ?? '', /^text\/html/);
 
       // The first failure is the only one recorded.
       assert.deepStrictEqual(await activityTaskFailedEvents(moto, task), [
-        { scheduledEventId: 5, startedEventId: 6, reason: "first" },
+        { scheduledEventId: 5, startedEventId: 6, reason: 'first' },
       ]);
     });
   });
 
-  test("(b) a bogus or empty token: ValidationException, client fault, HTTP 400, not retried", async () => {
+  test('(b) a bogus or empty token: ValidationException, client fault, HTTP 400, not retried', async () => {
     await withMoto(async (moto) => {
-      for (const token of ["bogus-token", ""]) {
-        const err = await rejection(failDirectly(moto, token, "reason"));
-        assert.equal(err.name, "ValidationException");
-        assert.equal(err.message, "Invalid token");
-        assert.equal(err.$fault, "client");
+      for (const token of ['bogus-token', '']) {
+        const err = await rejection(failDirectly(moto, token, 'reason'));
+        assert.equal(err.name, 'ValidationException');
+        assert.equal(err.message, 'Invalid token');
+        assert.equal(err.$fault, 'client');
         const metadata = err.$metadata as { httpStatusCode: number; attempts: number };
         assert.equal(metadata.httpStatusCode, 400);
         assert.equal(metadata.attempts, 1);
@@ -172,22 +166,22 @@ describe("moto quirks (differences from real SWF)", () => {
     });
   });
 
-  test("(c) details of exactly 32,768 characters (and beyond) are stored exactly; no limits enforced", async () => {
+  test('(c) details of exactly 32,768 characters (and beyond) are stored exactly; no limits enforced', async () => {
     await withMoto(async (moto) => {
       const [atLimit, overLimit] = await openActivityTasks(moto, 2);
       assert.ok(atLimit && overLimit);
 
       // Mixed content so truncation or re-encoding would show: 32,768 UTF-16 code units.
-      const details = ("0123456789abcdef".repeat(2047) + "ü✓日本語éèà").padEnd(32_768, "z");
+      const details = ('0123456789abcdef'.repeat(2047) + 'ü✓日本語éèà').padEnd(32_768, 'z');
       assert.equal(details.length, 32_768);
-      await failDirectly(moto, atLimit.taskToken, "at limit", details);
+      await failDirectly(moto, atLimit.taskToken, 'at limit', details);
       const [event] = await activityTaskFailedEvents(moto, atLimit);
       assert.equal(event?.details, details);
-      assert.equal(event?.reason, "at limit");
+      assert.equal(event?.reason, 'at limit');
 
       // Real SWF would reject these (reason > 256, details > 32,768); moto stores them.
-      const longReason = "r".repeat(300);
-      const longDetails = "d".repeat(40_000);
+      const longReason = 'r'.repeat(300);
+      const longDetails = 'd'.repeat(40_000);
       await failDirectly(moto, overLimit.taskToken, longReason, longDetails);
       const [over] = await activityTaskFailedEvents(moto, overLimit);
       assert.equal(over?.reason, longReason);
@@ -200,18 +194,18 @@ describe("moto quirks (differences from real SWF)", () => {
       const [absent, empty, blank] = await openActivityTasks(moto, 3);
       assert.ok(absent && empty && blank);
 
-      await failDirectly(moto, absent.taskToken, undefined, "x");
-      await failDirectly(moto, empty.taskToken, "", "x");
-      await failDirectly(moto, blank.taskToken, " ", "");
+      await failDirectly(moto, absent.taskToken, undefined, 'x');
+      await failDirectly(moto, empty.taskToken, '', 'x');
+      await failDirectly(moto, blank.taskToken, ' ', '');
 
       const [a] = await activityTaskFailedEvents(moto, absent);
       const [e] = await activityTaskFailedEvents(moto, empty);
       const [b] = await activityTaskFailedEvents(moto, blank);
-      assert.deepStrictEqual(a, { scheduledEventId: 5, startedEventId: 6, details: "x" });
+      assert.deepStrictEqual(a, { scheduledEventId: 5, startedEventId: 6, details: 'x' });
       assert.deepStrictEqual(e, a);
-      assert.equal(Object.hasOwn(e ?? {}, "reason"), false);
+      assert.equal(Object.hasOwn(e ?? {}, 'reason'), false);
       // Whitespace is truthy, so it is kept; the empty details are dropped.
-      assert.deepStrictEqual(b, { scheduledEventId: 5, startedEventId: 6, reason: " " });
+      assert.deepStrictEqual(b, { scheduledEventId: 5, startedEventId: 6, reason: ' ' });
     });
   });
 });

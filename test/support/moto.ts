@@ -29,10 +29,10 @@
  *   keys), runs polls one at a time, and runs everything else concurrently. 100 tasks open in
  *   about 1.2 s (plus about 0.6 s to start the server).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
   GetWorkflowExecutionHistoryCommand,
@@ -46,7 +46,7 @@ import {
   SWFClient,
   StartWorkflowExecutionCommand,
   type ActivityTaskFailedEventAttributes,
-} from "@aws-sdk/client-swf";
+} from '@aws-sdk/client-swf';
 
 export interface Moto {
   /** `http://127.0.0.1:PORT` */
@@ -79,10 +79,10 @@ const STOP_GRACE_MS = 3_000;
 const START_ATTEMPTS = 3;
 
 export const DUMMY_CREDENTIALS = {
-  accessKeyId: "AKIDMOTOTESTING00000",
-  secretAccessKey: "moto-testing-secret-not-checked",
+  accessKeyId: 'AKIDMOTOTESTING00000',
+  secretAccessKey: 'moto-testing-secret-not-checked',
 } as const;
-export const REGION = "us-east-1";
+export const REGION = 'us-east-1';
 
 // Last line of defence: if a test process exits without calling stop(), kill what is left.
 const live = new Set<ChildProcess>();
@@ -90,10 +90,10 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
+  process.on('exit', () => {
     for (const child of live) {
       try {
-        child.kill("SIGKILL");
+        child.kill('SIGKILL');
       } catch {
         // already gone
       }
@@ -105,12 +105,12 @@ async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      if (address === null || typeof address === "string") {
+      if (address === null || typeof address === 'string') {
         server.close();
-        reject(new Error("could not read the port of a listening socket"));
+        reject(new Error('could not read the port of a listening socket'));
         return;
       }
       const { port } = address;
@@ -127,22 +127,22 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (exited(child)) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      child.off("exit", onExit);
+      child.off('exit', onExit);
       resolve(false);
     }, ms);
     const onExit = (): void => {
       clearTimeout(timer);
       resolve(true);
     };
-    child.once("exit", onExit);
+    child.once('exit', onExit);
   });
 }
 
 async function killChild(child: ChildProcess): Promise<void> {
   if (!exited(child)) {
-    child.kill("SIGTERM");
+    child.kill('SIGTERM');
     if (!(await waitForExit(child, STOP_GRACE_MS))) {
-      child.kill("SIGKILL");
+      child.kill('SIGKILL');
       await waitForExit(child, STOP_GRACE_MS);
     }
   }
@@ -161,21 +161,21 @@ class EarlyExit extends Error {
 async function startOnce(): Promise<Moto> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
-    stdio: ["ignore", "ignore", "pipe"],
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
     detached: false,
   });
   live.add(child);
   installExitHook();
 
-  let stderr = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk: string) => {
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
     // Keep only the tail: Werkzeug logs every request to stderr.
     stderr = (stderr + chunk).slice(-8_192);
   });
   let spawnError: Error | undefined;
-  child.once("error", (err) => {
+  child.once('error', (err) => {
     spawnError = err;
   });
 
@@ -271,10 +271,10 @@ function serializer(): <R>(fn: () => Promise<R>) => Promise<R> {
 }
 
 let domainCounter = 0;
-const WORKFLOW_TYPE = { name: "swf-sidecar-test-workflow", version: "1" } as const;
-const ACTIVITY_TYPE = { name: "swf-sidecar-test-activity", version: "1" } as const;
-const DECISION_TASK_LIST = "swf-sidecar-test-decisions";
-const ACTIVITY_TASK_LIST = "swf-sidecar-test-activities";
+const WORKFLOW_TYPE = { name: 'swf-sidecar-test-workflow', version: '1' } as const;
+const ACTIVITY_TYPE = { name: 'swf-sidecar-test-activity', version: '1' } as const;
+const DECISION_TASK_LIST = 'swf-sidecar-test-decisions';
+const ACTIVITY_TASK_LIST = 'swf-sidecar-test-activities';
 const EMPTY_POLL_RETRIES = 5;
 
 /**
@@ -290,18 +290,16 @@ export async function openActivityTasks(
   const { swf } = moto;
   const domain = `swf-sidecar-test-${process.pid}-${++domainCounter}-${randomUUID().slice(0, 8)}`;
 
-  await swf.send(
-    new RegisterDomainCommand({ name: domain, workflowExecutionRetentionPeriodInDays: "1" }),
-  );
+  await swf.send(new RegisterDomainCommand({ name: domain, workflowExecutionRetentionPeriodInDays: '1' }));
   await Promise.all([
     swf.send(
       new RegisterWorkflowTypeCommand({
         domain,
         ...WORKFLOW_TYPE,
         defaultTaskList: { name: DECISION_TASK_LIST },
-        defaultExecutionStartToCloseTimeout: "86400",
-        defaultTaskStartToCloseTimeout: "3600",
-        defaultChildPolicy: "TERMINATE",
+        defaultExecutionStartToCloseTimeout: '86400',
+        defaultTaskStartToCloseTimeout: '3600',
+        defaultChildPolicy: 'TERMINATE',
       }),
     ),
     swf.send(
@@ -309,10 +307,10 @@ export async function openActivityTasks(
         domain,
         ...ACTIVITY_TYPE,
         defaultTaskList: { name: ACTIVITY_TASK_LIST },
-        defaultTaskHeartbeatTimeout: "NONE",
-        defaultTaskScheduleToStartTimeout: "3600",
-        defaultTaskScheduleToCloseTimeout: "7200",
-        defaultTaskStartToCloseTimeout: "3600",
+        defaultTaskHeartbeatTimeout: 'NONE',
+        defaultTaskScheduleToStartTimeout: '3600',
+        defaultTaskScheduleToCloseTimeout: '7200',
+        defaultTaskStartToCloseTimeout: '3600',
       }),
     ),
   ]);
@@ -325,9 +323,7 @@ export async function openActivityTasks(
   const pollDecision = async (): Promise<void> => {
     const decision = await poll(async () => {
       for (let i = 0; i < EMPTY_POLL_RETRIES; i++) {
-        const out = await swf.send(
-          new PollForDecisionTaskCommand({ domain, taskList: { name: DECISION_TASK_LIST } }),
-        );
+        const out = await swf.send(new PollForDecisionTaskCommand({ domain, taskList: { name: DECISION_TASK_LIST } }));
         if (out.taskToken) return out;
       }
       throw new Error(`no decision task became available in ${domain}`);
@@ -341,7 +337,7 @@ export async function openActivityTasks(
         taskToken: decision.taskToken,
         decisions: [
           {
-            decisionType: "ScheduleActivityTask",
+            decisionType: 'ScheduleActivityTask',
             scheduleActivityTaskDecisionAttributes: {
               activityType: { ...ACTIVITY_TYPE },
               activityId: `act-${workflowId}`,
@@ -355,9 +351,7 @@ export async function openActivityTasks(
   const pollActivity = async (): Promise<void> => {
     const task = await poll(async () => {
       for (let i = 0; i < EMPTY_POLL_RETRIES; i++) {
-        const out = await swf.send(
-          new PollForActivityTaskCommand({ domain, taskList: { name: ACTIVITY_TASK_LIST } }),
-        );
+        const out = await swf.send(new PollForActivityTaskCommand({ domain, taskList: { name: ACTIVITY_TASK_LIST } }));
         if (out.taskToken) return out;
       }
       throw new Error(`no activity task became available in ${domain}`);
@@ -402,7 +396,7 @@ export async function openActivityTasks(
 /** Every `ActivityTaskFailed` event's attributes in the task's execution history, oldest first. */
 export async function activityTaskFailedEvents(
   moto: Moto,
-  task: Pick<OpenedActivityTask, "domain" | "workflowId" | "runId">,
+  task: Pick<OpenedActivityTask, 'domain' | 'workflowId' | 'runId'>,
 ): Promise<ActivityTaskFailedEventAttributes[]> {
   const found: ActivityTaskFailedEventAttributes[] = [];
   let nextPageToken: string | undefined;
@@ -415,7 +409,7 @@ export async function activityTaskFailedEvents(
       }),
     );
     for (const event of page.events ?? []) {
-      if (event.eventType === "ActivityTaskFailed" && event.activityTaskFailedEventAttributes) {
+      if (event.eventType === 'ActivityTaskFailed' && event.activityTaskFailedEventAttributes) {
         found.push(event.activityTaskFailedEventAttributes);
       }
     }
@@ -425,11 +419,6 @@ export async function activityTaskFailedEvents(
 }
 
 /** RespondActivityTaskFailed straight through the SDK (no sidecar), for comparisons. */
-export async function failDirectly(
-  moto: Moto,
-  taskToken: string,
-  reason?: string,
-  details?: string,
-): Promise<void> {
+export async function failDirectly(moto: Moto, taskToken: string, reason?: string, details?: string): Promise<void> {
   await moto.swf.send(new RespondActivityTaskFailedCommand({ taskToken, reason, details }));
 }

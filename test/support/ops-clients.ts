@@ -39,7 +39,11 @@ export async function reflectedServices(address: string): Promise<string[]> {
   const client = new root.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   try {
     return await new Promise<string[]>((resolve, reject) => {
-      const stream = (client as unknown as { ServerReflectionInfo: () => NodeJS.ReadWriteStream & { end(): void; write(m: unknown): void } }).ServerReflectionInfo();
+      const stream = (
+        client as unknown as {
+          ServerReflectionInfo: () => NodeJS.ReadWriteStream & { end(): void; write(m: unknown): void };
+        }
+      ).ServerReflectionInfo();
       stream.on('data', (message: { list_services_response?: { service: { name: string }[] } }) => {
         resolve((message.list_services_response?.service ?? []).map((service) => service.name));
         stream.end();

@@ -40,7 +40,8 @@ export async function metricValue(
   labels: Record<string, string> = {},
 ): Promise<number> {
   const metric =
-    metrics.registry.getSingleMetric(series) ?? metrics.registry.getSingleMetric(series.replace(/_(sum|count|bucket)$/, ''));
+    metrics.registry.getSingleMetric(series) ??
+    metrics.registry.getSingleMetric(series.replace(/_(sum|count|bucket)$/, ''));
   if (metric === undefined) throw new Error(`no metric ${series}`);
   const { values } = await metric.get();
   return values

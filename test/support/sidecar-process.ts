@@ -38,7 +38,9 @@ export async function spawnSidecar(
       SWF_SIDECAR_METRICS_ADDRESS: '127.0.0.1:0',
       ...env,
       // The harness reads the bound ports from the info-level "swf-sidecar ready" line.
-      SWF_SIDECAR_LOG_LEVEL: ['debug', 'trace'].includes(env['SWF_SIDECAR_LOG_LEVEL'] ?? '') ? env['SWF_SIDECAR_LOG_LEVEL']! : 'info',
+      SWF_SIDECAR_LOG_LEVEL: ['debug', 'trace'].includes(env['SWF_SIDECAR_LOG_LEVEL'] ?? '')
+        ? env['SWF_SIDECAR_LOG_LEVEL']!
+        : 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,14 +13,46 @@ const sdkError = (name: string, status: number | undefined, fault?: 'client' | '
 describe('classifySwfError', () => {
   const cases: [string, unknown, Record<string, unknown>][] = [
     ['UnknownResourceFault', sdkError('UnknownResourceFault', 400, 'client'), { kind: 'rejected', code: 'not-found' }],
-    ['OperationNotPermittedFault', sdkError('OperationNotPermittedFault', 400, 'client'), { kind: 'rejected', code: 'permission-denied' }],
-    ['ValidationException', sdkError('ValidationException', 400, 'client'), { kind: 'rejected', code: 'invalid-argument' }],
-    ['ThrottlingException (a 400)', sdkError('ThrottlingException', 400, 'client'), { kind: 'retryable', reason: 'throttled', outcomeUnknown: false }],
-    ['InternalFailure 500', sdkError('InternalFailure', 500, 'server'), { kind: 'retryable', reason: 'transient', outcomeUnknown: true }],
-    ['ServiceUnavailable 503', sdkError('ServiceUnavailable', 503, 'server'), { kind: 'retryable', reason: 'transient' }],
-    ["moto's HTML 500 (SyntaxError, no $fault)", sdkError('SyntaxError', 500), { kind: 'retryable', reason: 'transient' }],
-    ['connection reset (SDK names it TimeoutError)', sdkError('TimeoutError', undefined, undefined, 'ECONNRESET'), { kind: 'retryable', reason: 'transient', outcomeUnknown: true }],
-    ['connection refused: never sent', sdkError('Error', undefined, undefined, 'ECONNREFUSED'), { kind: 'retryable', reason: 'transient', outcomeUnknown: false }],
+    [
+      'OperationNotPermittedFault',
+      sdkError('OperationNotPermittedFault', 400, 'client'),
+      { kind: 'rejected', code: 'permission-denied' },
+    ],
+    [
+      'ValidationException',
+      sdkError('ValidationException', 400, 'client'),
+      { kind: 'rejected', code: 'invalid-argument' },
+    ],
+    [
+      'ThrottlingException (a 400)',
+      sdkError('ThrottlingException', 400, 'client'),
+      { kind: 'retryable', reason: 'throttled', outcomeUnknown: false },
+    ],
+    [
+      'InternalFailure 500',
+      sdkError('InternalFailure', 500, 'server'),
+      { kind: 'retryable', reason: 'transient', outcomeUnknown: true },
+    ],
+    [
+      'ServiceUnavailable 503',
+      sdkError('ServiceUnavailable', 503, 'server'),
+      { kind: 'retryable', reason: 'transient' },
+    ],
+    [
+      "moto's HTML 500 (SyntaxError, no $fault)",
+      sdkError('SyntaxError', 500),
+      { kind: 'retryable', reason: 'transient' },
+    ],
+    [
+      'connection reset (SDK names it TimeoutError)',
+      sdkError('TimeoutError', undefined, undefined, 'ECONNRESET'),
+      { kind: 'retryable', reason: 'transient', outcomeUnknown: true },
+    ],
+    [
+      'connection refused: never sent',
+      sdkError('Error', undefined, undefined, 'ECONNREFUSED'),
+      { kind: 'retryable', reason: 'transient', outcomeUnknown: false },
+    ],
     ['an unmodelled 4xx', sdkError('SomethingNew', 400, 'client'), { kind: 'rejected', code: 'unknown' }],
   ];
   for (const [name, error, expected] of cases) {
