@@ -18,6 +18,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v moto_server >/dev/null || { echo "moto_server (moto 5.2.1) is required on PATH" >&2; exit 1; }
+command -v aws >/dev/null || { echo "the AWS CLI (aws) is required on PATH for the CLI parity test" >&2; exit 1; }
 
 npm ci --no-audit --no-fund
 npm run lint

@@ -48,7 +48,9 @@ export function readCliInputJson(value: string): RespondParameters {
 /** botocore's parameter validation for this operation: known keys, string values. */
 function checkParameters(parsed: unknown): RespondParameters {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`Error parsing parameter 'cli-input-json': expected a JSON object, got ${JSON.stringify(parsed)}`);
+    throw new UsageError(
+      `Error parsing parameter 'cli-input-json': expected a JSON object, got ${JSON.stringify(parsed)}`,
+    );
   }
   const parameters: RespondParameters = {};
   for (const [key, value] of Object.entries(parsed)) {

@@ -32,4 +32,3 @@ export function exitCodeForStatus(code: number, reachedSidecar: boolean): number
   if (code === GRPC.UNAVAILABLE && !reachedSidecar) return EXIT.other;
   return EXIT.serviceError;
 }
-

@@ -1,5 +1,3 @@
-import { helpText } from './help.js';
-
 /** Exit code for bad command syntax, as the AWS CLI v2 uses it. */
 const EXIT_USAGE = 252;
 
@@ -17,9 +15,12 @@ async function main(argv: readonly string[]): Promise<number> {
     case undefined:
     case 'help':
     case '--help':
-    case '-h':
+    case '-h': {
+      // Loaded only here: it pulls in the config module, which a client call does not need.
+      const { helpText } = await import('./help.js');
       process.stdout.write(helpText());
       return command === undefined ? EXIT_USAGE : 0;
+    }
     default:
       process.stderr.write(`swf-sidecar: unknown command ${JSON.stringify(command)}; try --help\n`);
       return EXIT_USAGE;

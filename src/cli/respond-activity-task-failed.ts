@@ -3,6 +3,7 @@ import { cliSkeleton, readCliInputJson, type RespondParameters } from './cli-inp
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { parseRespondArgs, UsageError, type RespondArgs } from './respond-args.js';
 import { DEFAULT_ENDPOINT, DEFAULT_TIMEOUT_SECONDS, respondHelpText } from './respond-help.js';
+import type { CallResult } from './sidecar-call.js';
 
 const COMMAND = 'swf-sidecar respond-activity-task-failed';
 
@@ -36,24 +37,39 @@ export async function respondActivityTaskFailed(
 
   const endpoint = args.endpoint ?? (env['SWF_SIDECAR_ADDRESS'] || DEFAULT_ENDPOINT);
   const timeoutMs = args.timeoutMs ?? DEFAULT_TIMEOUT_SECONDS * 1000;
-  const { failActivityTask } = await import('./sidecar-call.js');
-  const result = await failActivityTask(endpoint, request, timeoutMs);
+  let result: CallResult;
+  try {
+    const { failActivityTask } = await import('./sidecar-call.js');
+    result = await failActivityTask(endpoint, request, timeoutMs);
+  } catch (error) {
+    // Not an answer from the sidecar: "anything else" for the AWS CLI too.
+    process.stderr.write(`${COMMAND}: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+    return EXIT.other;
+  }
   if (result.kind === 'ok') return EXIT.ok;
-
   const code = exitCodeForStatus(result.code, result.reachedSidecar);
-  const status = `${result.codeName}: ${oneLine(result.message)}`;
+  process.stderr.write(`${describeError(result, code, endpoint, timeoutMs)}\n`);
+  return code;
+}
+
+/** The one stderr line for a failed call, worded like the AWS CLI's for the same situation. */
+function describeError(
+  result: Extract<CallResult, { kind: 'error' }>,
+  code: number,
+  endpoint: string,
+  timeoutMs: number,
+): string {
+  const message = oneLine(result.message);
   if (code === EXIT.serviceError) {
     const retry = result.retryAfterMs === undefined ? '' : ` (retry after ${result.retryAfterMs} ms)`;
-    process.stderr.write(`An error occurred (${result.codeName}) when calling the FailActivityTask operation: ${oneLine(result.message)}${retry}\n`);
-  } else if (!result.reachedSidecar) {
-    process.stderr.write(`Could not connect to the sidecar at "${endpoint}": ${status}\n`);
-  } else {
-    process.stderr.write(
-      `No answer from the sidecar at "${endpoint}" within ${timeoutMs / 1000} s: ${status}` +
-        ' (a report the sidecar accepted is still delivered)\n',
-    );
+    return `An error occurred (${result.codeName}) when calling the FailActivityTask operation: ${message}${retry}`;
   }
-  return code;
+  if (!result.reachedSidecar)
+    return `Could not connect to the sidecar at "${endpoint}": ${result.codeName}: ${message}`;
+  return (
+    `No answer from the sidecar at "${endpoint}" within ${timeoutMs / 1000} s: ${result.codeName}: ${message}` +
+    ' (a report the sidecar accepted is still delivered)'
+  );
 }
 
 /**
@@ -66,7 +82,9 @@ function toRequest(args: RespondArgs): WireFailRequest {
   const taskToken = args.taskToken ?? fromJson.taskToken;
   if (taskToken === undefined) throw new UsageError('the following arguments are required: --task-token');
   if (taskToken === '') {
-    throw new UsageError('Parameter validation failed: Invalid length for parameter taskToken, value: 0, valid min length: 1');
+    throw new UsageError(
+      'Parameter validation failed: Invalid length for parameter taskToken, value: 0, valid min length: 1',
+    );
   }
   const request: WireFailRequest = { taskToken };
   // Absent stays absent and "" stays "": the contract tells them apart (proto3 optional).
@@ -74,7 +92,8 @@ function toRequest(args: RespondArgs): WireFailRequest {
   const details = args.details ?? fromJson.details;
   if (reason !== undefined) request.reason = reason;
   if (details !== undefined) request.details = details;
-  if (args.delivery !== undefined) request.delivery = args.delivery === 'queued' ? 'DELIVERY_QUEUED' : 'DELIVERY_CONFIRMED';
+  if (args.delivery !== undefined)
+    request.delivery = args.delivery === 'queued' ? 'DELIVERY_QUEUED' : 'DELIVERY_CONFIRMED';
   return request;
 }
 

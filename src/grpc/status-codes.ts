@@ -13,6 +13,12 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, status>> = {
 
 /** Trailer telling a refused caller when to try again, in milliseconds. */
 export const RETRY_AFTER_TRAILER = 'retry-after-ms';
+/**
+ * gRPC's own retry pushback (gRFC A6): clients with a retry policy honour it. A full queue sets
+ * it to the same delay; throttling that outlasted the retry budget sets -1 ("do not retry"),
+ * because automatic retries would only add load to a quota the whole account shares.
+ */
+export const RETRY_PUSHBACK_TRAILER = 'grpc-retry-pushback-ms';
 
 /**
  * Turns anything a handler caught into the status its caller gets. A SidecarError keeps its
@@ -23,6 +29,11 @@ export function toServiceError(error: unknown): Partial<ServiceError> {
     return { code: status.INTERNAL, details: `internal error in the sidecar: ${String(error)}` };
   }
   const metadata = new Metadata();
-  if (error.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_TRAILER, String(error.retryAfterMs));
+  if (error.retryAfterMs !== undefined) {
+    metadata.set(RETRY_AFTER_TRAILER, String(error.retryAfterMs));
+    metadata.set(RETRY_PUSHBACK_TRAILER, String(error.retryAfterMs));
+  } else if (error.kind === 'resource-exhausted') {
+    metadata.set(RETRY_PUSHBACK_TRAILER, '-1');
+  }
   return { code: STATUS_BY_KIND[error.kind], details: error.message, metadata };
 }

@@ -52,6 +52,12 @@ describe('ActivityTasks over a real gRPC server and client', () => {
       const error = await client.failError({ taskToken: `tok-${name}` });
       assert.equal(error.code, code);
       assert.match(error.details, /request id req-/);
+      const pushback = error.metadata.get('grpc-retry-pushback-ms')[0];
+      assert.equal(
+        pushback,
+        code === status.RESOURCE_EXHAUSTED ? '-1' : undefined,
+        'no automatic retry after throttling',
+      );
     });
   }
 
@@ -136,6 +142,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     assert.equal(error.code, status.RESOURCE_EXHAUSTED);
     const retryAfter = Number(error.metadata.get('retry-after-ms')[0]);
     assert.ok(retryAfter >= 100, `retry-after-ms ${retryAfter}`);
+    assert.equal(Number(error.metadata.get('grpc-retry-pushback-ms')[0]), retryAfter, "gRPC's own pushback too");
     assert.equal(await sidecar.sample('swf_sidecar_rejections_total{reason="queue_full"}'), 1);
     await untilCalls(swf, 1);
     swf.calls[0]?.answer(DELIVERED);
