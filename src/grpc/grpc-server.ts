@@ -1,7 +1,7 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { PackageDefinition } from '@grpc/proto-loader';
+import type { PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Clock } from '../clock.js';
@@ -49,7 +49,7 @@ export async function startGrpcServer(
   for (const [method, handler] of Object.entries(handlers)) {
     instrumented[method] = instrumentUnary(SERVICE_NAME, method, handler as never, metrics, clock);
   }
-  server.addService(serviceDefinition, instrumented);
+  server.addService(withBoundsCheckedDecoding(serviceDefinition), instrumented);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
@@ -98,6 +98,25 @@ export async function startGrpcServer(
       });
     },
   };
+}
+
+/**
+ * grpc-js hands each request message to the deserializer as a Buffer, and for a Buffer
+ * protobufjs uses a reader that cuts a string field whose length runs past the end of the
+ * message short instead of failing: a corrupt message would reach SWF with a truncated token,
+ * reason or details. Given a Uint8Array view of the same bytes, protobufjs uses its
+ * bounds-checked reader, so such a message fails to decode and grpc-js answers INTERNAL.
+ */
+function withBoundsCheckedDecoding(service: ServiceDefinition): ServiceDefinition {
+  const checked: ServiceDefinition = {};
+  for (const [name, method] of Object.entries(service)) {
+    checked[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) =>
+        method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer),
+    };
+  }
+  return checked;
 }
 
 /**
