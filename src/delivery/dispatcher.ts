@@ -173,11 +173,13 @@ export class Dispatcher {
 
   private handleResult(item: PendingDelivery, result: SendResult): void {
     if (result.kind === 'delivered') {
+      this.deps.limiter.onAnswer(false);
       this.finish(item, { ok: true, attempts: item.attempts });
       return;
     }
     const requestIdNote = result.requestId === undefined ? '' : ` (request id ${result.requestId})`;
     if (result.kind === 'rejected') {
+      this.deps.limiter.onAnswer(false);
       if (result.code === 'not-found' && item.outcomeUnknown) {
         // SWF no longer knows a task that an earlier, unanswered attempt may have failed: the
         // likeliest story is that the attempt went through. Counted apart so it stays visible.
@@ -193,7 +195,7 @@ export class Dispatcher {
       this.finish(item, { ok: false, attempts: item.attempts, error });
       return;
     }
-    if (result.reason === 'throttled') this.deps.limiter.onThrottled();
+    if (result.reason === 'throttled') this.deps.limiter.onAnswer(true);
     if (result.outcomeUnknown) item.outcomeUnknown = true;
     const { clock, random } = this.deps;
     const decision = decideRetry(

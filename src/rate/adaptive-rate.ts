@@ -1,54 +1,92 @@
 /**
- * AIMD (additive increase, multiplicative decrease) for the send rate, as pure data.
+ * The send rate, adjusted to SWF's throttling once per window, as pure data (time passed in).
  *
- * - On a ThrottlingException the rate is multiplied by `decreaseFactor` (default 0.5), at most
- *   once per `decreaseCooldownMs` (default 1000), because one burst that SWF refused comes back
- *   as many throttles at once and must count as one signal.
- * - After the cooldown, the rate climbs back linearly by `increasePerSecond` each second
- *   (default a tenth of the configured rate, so full speed returns within about 10 s), up to
- *   the configured rate.
- * - It never goes below `minRatePerSecond` (default a twentieth of the configured rate, at least
- *   1/s), so the sidecar keeps probing and a run of throttles cannot stall delivery for good.
+ * Each window (default 1 s) the share `s` of SWF answers that were ThrottlingException sets the
+ * next rate:
+ *
+ *     rate := rate × (1 − s/2) + increasePerWindow × (1 − s)      (between the floor and the maximum)
+ *
+ * - No throttles: the rate climbs linearly by `increasePerWindow` (default a tenth of the
+ *   configured rate, so full speed returns within about 10 s).
+ * - All throttled: the rate halves (multiplicative decrease, as in AIMD).
+ * - A share in between settles where the two balance (30% throttled: about half the maximum),
+ *   instead of collapsing to the floor as plain AIMD does when throttles never stop entirely.
+ * - A window closes early once at least `earlyMinAnswers` answers are in and half or more were
+ *   throttled, so an exhausted account quota is answered within a few calls, not a second.
+ * - The rate never goes below `minRatePerSecond` (default a twentieth of the maximum, at least
+ *   1/s), so the sidecar keeps probing.
  */
 export interface AdaptiveRateOptions {
   readonly maxRatePerSecond: number;
   readonly minRatePerSecond?: number;
-  readonly decreaseFactor?: number;
-  readonly decreaseCooldownMs?: number;
-  readonly increasePerSecond?: number;
+  readonly windowMs?: number;
+  readonly increasePerWindow?: number;
+  readonly earlyMinAnswers?: number;
+}
+
+/** What closing a window did: the throttled share it saw, for the limiter to react to. */
+export interface WindowClosed {
+  readonly throttledShare: number;
 }
 
 export class AdaptiveRate {
   private readonly maxRate: number;
   private readonly minRate: number;
-  private readonly decreaseFactor: number;
-  private readonly cooldownMs: number;
-  private readonly increasePerSecond: number;
-  /** Rate right after the last decrease, and when that was. */
-  private floorRate: number;
-  private lastDecreaseMs = Number.NEGATIVE_INFINITY;
+  private readonly windowMs: number;
+  private readonly increasePerWindow: number;
+  private readonly earlyMinAnswers: number;
+  private rate: number;
+  private windowStartMs: number | undefined;
+  private answers = 0;
+  private throttled = 0;
 
   constructor(options: AdaptiveRateOptions) {
     this.maxRate = options.maxRatePerSecond;
     this.minRate = Math.min(options.minRatePerSecond ?? Math.max(1, this.maxRate / 20), this.maxRate);
-    this.decreaseFactor = options.decreaseFactor ?? 0.5;
-    this.cooldownMs = options.decreaseCooldownMs ?? 1000;
-    this.increasePerSecond = options.increasePerSecond ?? this.maxRate / 10;
-    this.floorRate = this.maxRate;
+    this.windowMs = options.windowMs ?? 1000;
+    this.increasePerWindow = options.increasePerWindow ?? this.maxRate / 10;
+    this.earlyMinAnswers = options.earlyMinAnswers ?? 10;
+    this.rate = this.maxRate;
   }
 
   /** The rate to send at now. */
   rateAt(nowMs: number): number {
-    const sinceCooldownMs = nowMs - this.lastDecreaseMs - this.cooldownMs;
-    if (sinceCooldownMs <= 0) return this.floorRate;
-    return Math.min(this.maxRate, this.floorRate + (sinceCooldownMs / 1000) * this.increasePerSecond);
+    this.closeElapsedWindows(nowMs);
+    return this.rate;
   }
 
-  /** Records a throttle; returns true when it lowered the rate (false inside the cooldown). */
-  onThrottled(nowMs: number): boolean {
-    if (nowMs - this.lastDecreaseMs < this.cooldownMs) return false;
-    this.floorRate = Math.max(this.minRate, this.rateAt(nowMs) * this.decreaseFactor);
-    this.lastDecreaseMs = nowMs;
-    return true;
+  /**
+   * Records one SWF answer (anything but a transport error). Returns the closed window when
+   * this answer closed one, so the caller can react at once.
+   */
+  onAnswer(throttled: boolean, nowMs: number): WindowClosed | undefined {
+    const closed = this.closeElapsedWindows(nowMs);
+    this.windowStartMs ??= nowMs;
+    this.answers += 1;
+    if (throttled) this.throttled += 1;
+    if (this.answers >= this.earlyMinAnswers && this.throttled * 2 >= this.answers) {
+      this.windowStartMs = nowMs;
+      return this.closeWindow();
+    }
+    return closed;
+  }
+
+  private closeElapsedWindows(nowMs: number): WindowClosed | undefined {
+    if (this.windowStartMs === undefined || nowMs - this.windowStartMs < this.windowMs) return undefined;
+    const windows = Math.floor((nowMs - this.windowStartMs) / this.windowMs);
+    const closed = this.closeWindow();
+    // The windows after it saw no answer at all: each counts as throttle-free.
+    this.rate = Math.min(this.maxRate, this.rate + (windows - 1) * this.increasePerWindow);
+    this.windowStartMs += windows * this.windowMs;
+    return closed;
+  }
+
+  private closeWindow(): WindowClosed {
+    const share = this.answers === 0 ? 0 : this.throttled / this.answers;
+    const next = this.rate * (1 - share / 2) + this.increasePerWindow * (1 - share);
+    this.rate = Math.max(this.minRate, Math.min(this.maxRate, next));
+    this.answers = 0;
+    this.throttled = 0;
+    return { throttledShare: share };
   }
 }

@@ -3,7 +3,7 @@ import { AdaptiveRate } from './adaptive-rate.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** One process's limiter: a token bucket whose refill rate follows AIMD on throttles. */
+/** One process's limiter: a token bucket whose refill rate follows SWF's throttling (adaptive-rate.ts). */
 export class LocalRateLimiter implements RateLimiter {
   private readonly bucket: TokenBucket;
   private readonly adaptive: AdaptiveRate;
@@ -28,15 +28,16 @@ export class LocalRateLimiter implements RateLimiter {
     return this.bucket.msUntilToken(now);
   }
 
-  onThrottled(): void {
+  onAnswer(throttled: boolean): void {
     const now = this.clock.now();
-    if (this.adaptive.onThrottled(now)) {
-      this.bucket.drain(now);
-      this.syncRate();
-    }
+    const closed = this.adaptive.onAnswer(throttled, now);
+    // Mostly throttled: SWF's bucket is empty, so the burst ours still holds would be refused too.
+    if (closed !== undefined && closed.throttledShare >= 0.5) this.bucket.drain(now);
+    this.syncRate();
   }
 
   currentRatePerSecond(): number {
+    this.syncRate();
     return this.appliedRate;
   }
 

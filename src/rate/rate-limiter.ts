@@ -8,8 +8,11 @@ export interface RateLimiter {
   tryAcquire(wanted: number): number;
   /** Milliseconds until a permit is likely to be available; 0 when one is. */
   msUntilAvailable(): number;
-  /** SWF answered ThrottlingException: slow down. */
-  onThrottled(): void;
+  /**
+   * SWF answered: `throttled` when with ThrottlingException (slow down), false for any other
+   * answer. Transport errors (no answer) are not reported: they say nothing about the quota.
+   */
+  onAnswer(throttled: boolean): void;
   /** The current send rate, for metrics. */
   currentRatePerSecond(): number;
 }

@@ -57,9 +57,14 @@ describe('Dispatcher: retries and outcomes', () => {
     const answer = service.submit({ taskToken: 'a' }, 'confirmed');
     await settle();
     assert.equal(swf.calls.length, 1);
-    assert.equal(limiter.currentRatePerSecond(), 500, 'AIMD halved 1000/s');
     await clock.runAll();
     assert.deepEqual(await answer, { outcome: 'delivered', attempts: 2 });
+    await clock.advance(1000);
+    assert.equal(
+      limiter.currentRatePerSecond(),
+      800,
+      'half the answers of the window throttled: 1000 x 0.75 + 100 x 0.5',
+    );
     assert.equal(await metricValue(metrics, 'swf_sidecar_swf_retries_total', { reason: 'throttled' }), 1);
     assert.equal(await metricValue(metrics, 'swf_sidecar_swf_requests_total', { outcome: 'throttled' }), 1);
   });

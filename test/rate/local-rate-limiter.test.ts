@@ -14,13 +14,20 @@ describe('LocalRateLimiter', () => {
     assert.equal(limiter.tryAcquire(50), 10);
   });
 
-  it('after a throttle, drains the bucket and halves the rate', async () => {
+  it('when SWF throttles most calls, empties the bucket and halves the rate', async () => {
     const clock = new ManualClock();
     const limiter = new LocalRateLimiter({ ratePerSecond: 100, burst: 10 }, clock);
-    limiter.onThrottled();
+    for (let i = 0; i < 10; i += 1) limiter.onAnswer(true);
     assert.equal(limiter.currentRatePerSecond(), 50);
     assert.equal(limiter.tryAcquire(10), 0, 'the burst SWF refused is not spent again');
     await clock.advance(100);
     assert.equal(limiter.tryAcquire(10), 5);
+  });
+
+  it('keeps its burst when only a few answers are throttled', () => {
+    const limiter = new LocalRateLimiter({ ratePerSecond: 100, burst: 10 }, new ManualClock());
+    limiter.onAnswer(true);
+    for (let i = 0; i < 9; i += 1) limiter.onAnswer(false);
+    assert.equal(limiter.tryAcquire(10), 10);
   });
 });
