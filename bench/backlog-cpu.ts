@@ -1,0 +1,126 @@
+/**
+ * Measurement 3c: the sidecar's CPU (in cores) while it takes 1000 QUEUED calls/s and forwards
+ * 200/s (the limiter at SWF's quota), so its queue grows by 800 a second. The bare server at the
+ * same 1000 calls/s is measured alongside, to show how much of the figure gRPC itself costs.
+ */
+import type { MeasurementResult, Row } from './report.js';
+import { fixed, percent, perSecond } from './support/format.js';
+import { runLoad } from './support/load-driver-client.js';
+import { metricValue, scrapeMetrics } from './support/metrics-scrape.js';
+import { DELIVERY } from './support/payload.js';
+import { CpuWindow } from './support/proc.js';
+import { sidecarEnv, startBareServer, startSidecar, type ServerProcess } from './support/servers.js';
+import { LIMITER_AT_QUOTA, UNBOUNDED_QUEUE } from './support/sidecar-settings.js';
+import type { FakeSwf } from '../test/support/fake-swf.js';
+import { disturbedNote, quietRun } from './support/quiet-retry.js';
+import type { ForeignLoad } from './support/proc.js';
+
+export interface BacklogOptions {
+  readonly intakePerSecond: number;
+  readonly warmupMs: number;
+  readonly windowMs: number;
+}
+
+export const BACKLOG_DEFAULTS: BacklogOptions = { intakePerSecond: 1000, warmupMs: 2_000, windowMs: 10_000 };
+
+const TARGET_VCPU = 0.15;
+
+async function run(
+  server: ServerProcess,
+  fake: FakeSwf,
+  options: BacklogOptions,
+): Promise<{
+  vcpu: number;
+  accepted: number;
+  forwardedPerSecond: number;
+  errors: number;
+  eventLoopLagP99Ms?: number;
+  foreign: ForeignLoad;
+}> {
+  const cpu = new CpuWindow(server.pid);
+  let forwardedAtStart = 0;
+  let forwardedAtEnd = 0;
+  if (server.metricsAddress !== undefined) await scrapeMetrics(server.metricsAddress);
+  const result = await runLoad(
+    {
+      transport: 'grpc',
+      target: server.address,
+      delivery: DELIVERY.queued,
+      tokenPrefix: `backlog-${server.kind}-${Date.now()}`,
+      mode: 'open',
+      ratePerSecond: options.intakePerSecond,
+      connections: 1,
+      warmupMs: options.warmupMs,
+      durationMs: options.windowMs,
+    },
+    {
+      onWindowStart: () => {
+        cpu.start();
+        forwardedAtStart = fake.accepted().length;
+      },
+      onWindowEnd: () => {
+        cpu.stop();
+        forwardedAtEnd = fake.accepted().length;
+      },
+    },
+  );
+  const lag =
+    server.metricsAddress === undefined
+      ? {}
+      : {
+          eventLoopLagP99Ms:
+            metricValue(await scrapeMetrics(server.metricsAddress), 'nodejs_eventloop_lag_p99_seconds') * 1000,
+        };
+  return {
+    vcpu: cpu.vcpu,
+    accepted: result.window.ok,
+    errors: result.window.errors,
+    forwardedPerSecond: (forwardedAtEnd - forwardedAtStart) / (cpu.wallMs / 1000),
+    foreign: cpu.foreign,
+    ...lag,
+  };
+}
+
+export async function measureBacklogCpu(
+  fake: FakeSwf,
+  options: BacklogOptions = BACKLOG_DEFAULTS,
+): Promise<MeasurementResult> {
+  const sidecar = await quietRun(async () => {
+    fake.reset();
+    const server = await startSidecar(sidecarEnv(fake.url, { ...LIMITER_AT_QUOTA, ...UNBOUNDED_QUEUE }), 'backlog');
+    try {
+      return await run(server, fake, options);
+    } finally {
+      await server.stop();
+    }
+  });
+  const bare = await quietRun(async () => {
+    const server = await startBareServer();
+    try {
+      return await run(server, fake, options);
+    } finally {
+      await server.stop();
+    }
+  });
+  const ok = sidecar.vcpu <= TARGET_VCPU && sidecar.errors === 0;
+  const rows: Row[] = [
+    {
+      id: '3c',
+      what: `CPU at ${options.intakePerSecond}/s QUEUED intake, 200/s forwarded`,
+      sidecar: `${fixed(sidecar.vcpu, 3)} vCPU (forwarding ${perSecond(sidecar.forwardedPerSecond)})${disturbedNote(sidecar.foreign, bare.foreign)}`,
+      baseline: `bare grpc-js ${fixed(bare.vcpu, 3)} vCPU`,
+      figure: `${fixed(sidecar.vcpu, 3)} vCPU`,
+      target: `<= ${TARGET_VCPU} vCPU`,
+      verdict: ok ? 'pass' : 'miss',
+      ...(ok
+        ? {}
+        : {
+            missBy:
+              sidecar.errors > 0
+                ? `${sidecar.errors} calls failed`
+                : `${percent(sidecar.vcpu / TARGET_VCPU - 1, 0)} over (+${fixed(sidecar.vcpu - TARGET_VCPU, 3)} vCPU)`,
+          }),
+    },
+  ];
+  return { id: '3c', title: 'CPU with a growing backlog', rows, raw: { options, sidecar, bare } };
+}
