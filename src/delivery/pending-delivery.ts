@@ -9,7 +9,7 @@ export type DeliveryResult =
 
 /**
  * One accepted report on its way to SWF, shared by every caller that submitted its token.
- * `settled` never rejects, so a QUEUED report nobody awaits cannot raise an unhandled rejection.
+ * `settled` never rejects, so nobody's report can raise an unhandled rejection.
  */
 export class PendingDelivery {
   attempts = 0;
@@ -26,8 +26,8 @@ export class PendingDelivery {
   journalId: number | undefined;
   /** The journal append in progress or done, shared by every QUEUED caller of this token. */
   durable: Promise<void> | undefined;
-  readonly settled: Promise<DeliveryResult>;
-  private resolve!: (result: DeliveryResult) => void;
+  private settledPromise: Promise<DeliveryResult> | undefined;
+  private resolve: ((result: DeliveryResult) => void) | undefined;
   private result: DeliveryResult | undefined;
 
   constructor(
@@ -39,7 +39,18 @@ export class PendingDelivery {
     nowMs: number,
   ) {
     this.readyAtMs = nowMs;
-    this.settled = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  /**
+   * Resolves with the result. Made on first use: a QUEUED report nobody waits on never pays for
+   * a promise and its resolver (about 170 bytes each, times every waiting report).
+   */
+  get settled(): Promise<DeliveryResult> {
+    if (this.settledPromise === undefined) {
+      this.settledPromise =
+        this.result === undefined ? new Promise((resolve) => (this.resolve = resolve)) : Promise.resolve(this.result);
+    }
+    return this.settledPromise;
   }
 
   get isSettled(): boolean {
@@ -50,7 +61,7 @@ export class PendingDelivery {
   settle(result: DeliveryResult): boolean {
     if (this.result !== undefined) return false;
     this.result = result;
-    this.resolve(result);
+    this.resolve?.(result);
     return true;
   }
 }

@@ -15,13 +15,24 @@ export function instrumentUnary<Req, Res>(
   clock: Clock,
 ): UntypedHandleCall {
   const labels = { grpc_type: 'unary', grpc_service: serviceName, grpc_method: methodName };
+  // Label children bound once: prom-client hashes a label object on every inc/observe otherwise.
+  const started = metrics.grpcStarted.labels(labels);
+  const handlingSeconds = metrics.grpcHandlingSeconds.labels(labels);
+  const handledByCode = new Map<status, { inc(): void }>();
+  const handled = (code: status): { inc(): void } => {
+    let child = handledByCode.get(code);
+    if (child === undefined) {
+      child = metrics.grpcHandled.labels({ ...labels, grpc_code: status[code] ?? String(code) });
+      handledByCode.set(code, child);
+    }
+    return child;
+  };
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const startedAtMs = clock.now();
-    metrics.grpcStarted.inc(labels);
+    started.inc();
     handler(call, (error, value, trailer, flags) => {
-      const code = codeTheClientSaw(call) ?? error?.code ?? status.OK;
-      metrics.grpcHandled.inc({ ...labels, grpc_code: status[code] ?? String(code) });
-      metrics.grpcHandlingSeconds.observe(labels, (clock.now() - startedAtMs) / 1000);
+      handled(codeTheClientSaw(call) ?? error?.code ?? status.OK).inc();
+      handlingSeconds.observe((clock.now() - startedAtMs) / 1000);
       callback(error, value, trailer, flags);
     });
   };

@@ -3,6 +3,15 @@ import { AdaptiveRate } from './adaptive-rate.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { TokenBucket } from './token-bucket.js';
 
+/**
+ * Calls reach SWF a little later than the limiter grants them (a new connection, a busy event
+ * loop: up to about 70 ms measured at start-up, 1 ms after). SWF's bucket counts arrivals, so a
+ * call granted late in one second can land in the next one's count. The bucket therefore holds
+ * the burst less this much of the rate, so that SWF never sees more than rate + burst in any
+ * second. It never takes more than half the burst.
+ */
+export const ARRIVAL_JITTER_MARGIN_MS = 100;
+
 /** One process's limiter: a token bucket whose refill rate follows SWF's throttling (adaptive-rate.ts). */
 export class LocalRateLimiter implements RateLimiter {
   private readonly bucket: TokenBucket;
@@ -13,7 +22,11 @@ export class LocalRateLimiter implements RateLimiter {
     options: { ratePerSecond: number; burst: number },
     private readonly clock: Clock,
   ) {
-    this.bucket = new TokenBucket(options.ratePerSecond, options.burst, clock.now());
+    const marginTokens = Math.min(
+      Math.floor(options.burst / 2),
+      Math.ceil((options.ratePerSecond * ARRIVAL_JITTER_MARGIN_MS) / 1000),
+    );
+    this.bucket = new TokenBucket(options.ratePerSecond, options.burst - marginTokens, clock.now());
     this.adaptive = new AdaptiveRate({ maxRatePerSecond: options.ratePerSecond });
     this.appliedRate = options.ratePerSecond;
   }
