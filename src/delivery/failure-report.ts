@@ -1,3 +1,5 @@
+import { CompactReport } from './compact-report.js';
+
 /** One activity task failure as SWF's RespondActivityTaskFailed takes it. */
 export interface FailureReport {
   readonly taskToken: string;
@@ -25,5 +27,6 @@ const REPORT_OVERHEAD_BYTES = 256;
  * not UTF-8 bytes, because measuring bytes would cost a pass over up to 32 KB on every call.
  */
 export function approximateReportBytes(report: FailureReport): number {
+  if (report instanceof CompactReport) return REPORT_OVERHEAD_BYTES + report.heldBytes;
   return REPORT_OVERHEAD_BYTES + report.taskToken.length + (report.reason?.length ?? 0) + (report.details?.length ?? 0);
 }

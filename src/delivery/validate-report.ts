@@ -1,4 +1,5 @@
 import { SidecarError } from '../errors.js';
+import { CompactReport } from './compact-report.js';
 import type { FailureReport } from './failure-report.js';
 
 /** SWF's limits for RespondActivityTaskFailed, in characters. */
@@ -25,11 +26,13 @@ export function validateReport(report: FailureReport): SidecarError | undefined 
   if (tokenLength > SWF_LIMITS.taskTokenMaxChars) {
     return tooLong('task_token', tokenLength, SWF_LIMITS.taskTokenMaxChars);
   }
-  if (report.reason !== undefined && report.reason.length > SWF_LIMITS.reasonMaxChars) {
-    return tooLong('reason', report.reason.length, SWF_LIMITS.reasonMaxChars);
-  }
-  if (report.details !== undefined && report.details.length > SWF_LIMITS.detailsMaxChars) {
-    return tooLong('details', report.details.length, SWF_LIMITS.detailsMaxChars);
+  // A CompactReport knows its lengths without decoding its bytes into strings.
+  const compact = report instanceof CompactReport;
+  const reasonLength = compact ? report.reasonLength : (report.reason?.length ?? -1);
+  const detailsLength = compact ? report.detailsLength : (report.details?.length ?? -1);
+  if (reasonLength > SWF_LIMITS.reasonMaxChars) return tooLong('reason', reasonLength, SWF_LIMITS.reasonMaxChars);
+  if (detailsLength > SWF_LIMITS.detailsMaxChars) {
+    return tooLong('details', detailsLength, SWF_LIMITS.detailsMaxChars);
   }
   return undefined;
 }

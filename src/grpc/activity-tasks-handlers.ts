@@ -4,13 +4,8 @@ import type { DeliveryService } from '../delivery/delivery-service.js';
 import type { DeliveryMode, FailureReport, SubmitResult } from '../delivery/failure-report.js';
 import { SidecarError } from '../errors.js';
 import type { SidecarMetrics } from '../metrics.js';
-import type {
-  WireFailBatchRequest,
-  WireFailBatchResponse,
-  WireFailRequest,
-  WireFailResponse,
-  WireFailResult,
-} from './contract.js';
+import type { WireFailBatchResponse, WireFailResponse, WireFailResult } from './contract.js';
+import type { DecodedBatchRequest, DecodedRequest } from './request-decoder.js';
 import { toServiceError } from './status-codes.js';
 
 export interface HandlerOptions {
@@ -18,11 +13,12 @@ export interface HandlerOptions {
   readonly maxBatchRequestItems: number;
 }
 
-/** Maps the wire request onto a report and a delivery mode, or says what is wrong with it. */
+/** Maps the decoded request onto a report and a delivery mode, or says what is wrong with it. */
 export function fromWire(
-  request: WireFailRequest,
+  request: DecodedRequest,
   defaultDelivery: DeliveryMode,
 ): { report: FailureReport; mode: DeliveryMode } | SidecarError {
+  if ('problem' in request) return new SidecarError('invalid-argument', request.problem);
   let mode: DeliveryMode;
   switch (request.delivery) {
     case undefined:
@@ -41,10 +37,7 @@ export function fromWire(
         `delivery ${String(request.delivery)} is not a known Delivery value (0 UNSPECIFIED, 1 CONFIRMED, 2 QUEUED)`,
       );
   }
-  return {
-    report: { taskToken: request.taskToken ?? '', reason: request.reason, details: request.details },
-    mode,
-  };
+  return { report: request.report, mode };
 }
 
 function toWire(result: SubmitResult): WireFailResponse {
@@ -60,7 +53,7 @@ export function createActivityTasksHandlers(
   options: HandlerOptions,
   metrics: SidecarMetrics,
 ): UntypedServiceImplementation {
-  const submitOne = async (request: WireFailRequest): Promise<SubmitResult> => {
+  const submitOne = async (request: DecodedRequest): Promise<SubmitResult> => {
     const parsed = fromWire(request, options.defaultDelivery);
     if (parsed instanceof SidecarError) {
       metrics.rejections.inc({ reason: 'invalid_argument' });
@@ -71,7 +64,7 @@ export function createActivityTasksHandlers(
 
   return {
     FailActivityTask(
-      call: ServerUnaryCall<WireFailRequest, WireFailResponse>,
+      call: ServerUnaryCall<DecodedRequest, WireFailResponse>,
       callback: sendUnaryData<WireFailResponse>,
     ): void {
       submitOne(call.request).then(
@@ -81,10 +74,15 @@ export function createActivityTasksHandlers(
     },
 
     FailActivityTasks(
-      call: ServerUnaryCall<WireFailBatchRequest, WireFailBatchResponse>,
+      call: ServerUnaryCall<DecodedBatchRequest, WireFailBatchResponse>,
       callback: sendUnaryData<WireFailBatchResponse>,
     ): void {
-      const tasks = call.request.tasks ?? [];
+      const { tasks, problem } = call.request;
+      if (problem !== undefined) {
+        metrics.rejections.inc({ reason: 'invalid_batch' });
+        callback({ code: status.INVALID_ARGUMENT, details: problem });
+        return;
+      }
       if (tasks.length === 0 || tasks.length > options.maxBatchRequestItems) {
         metrics.rejections.inc({ reason: 'invalid_batch' });
         callback({

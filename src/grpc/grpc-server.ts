@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { SidecarMetrics } from '../metrics.js';
 import { SERVICE_NAME } from './contract.js';
 import { instrumentUnary } from './instrument-unary.js';
+import { decodeFailBatchRequest, decodeFailRequest } from './request-decoder.js';
 
 export interface GrpcServerOptions {
   /** HOST:PORT or unix:/path; port 0 picks a free port. */
@@ -49,7 +50,7 @@ export async function startGrpcServer(
   for (const [method, handler] of Object.entries(handlers)) {
     instrumented[method] = instrumentUnary(SERVICE_NAME, method, handler as never, metrics, clock);
   }
-  server.addService(withBoundsCheckedDecoding(serviceDefinition), instrumented);
+  server.addService(withContractDecoders(serviceDefinition), instrumented);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
@@ -101,22 +102,20 @@ export async function startGrpcServer(
 }
 
 /**
- * grpc-js hands each request message to the deserializer as a Buffer, and for a Buffer
- * protobufjs uses a reader that cuts a string field whose length runs past the end of the
- * message short instead of failing: a corrupt message would reach SWF with a truncated token,
- * reason or details. Given a Uint8Array view of the same bytes, protobufjs uses its
- * bounds-checked reader, so such a message fails to decode and grpc-js answers INTERNAL.
+ * The ActivityTasks methods decode requests with the contract-specific decoder
+ * (request-decoder.ts); responses are encoded by proto-loader as usual.
  */
-function withBoundsCheckedDecoding(service: ServiceDefinition): ServiceDefinition {
-  const checked: ServiceDefinition = {};
+function withContractDecoders(service: ServiceDefinition): ServiceDefinition {
+  const decoders: Record<string, (bytes: Buffer) => object> = {
+    FailActivityTask: decodeFailRequest,
+    FailActivityTasks: decodeFailBatchRequest,
+  };
+  const decoded: ServiceDefinition = {};
   for (const [name, method] of Object.entries(service)) {
-    checked[name] = {
-      ...method,
-      requestDeserialize: (bytes: Buffer) =>
-        method.requestDeserialize(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Buffer),
-    };
+    const decode = decoders[name];
+    decoded[name] = decode === undefined ? method : { ...method, requestDeserialize: decode };
   }
-  return checked;
+  return decoded;
 }
 
 /**

@@ -188,10 +188,9 @@ function randomPayload(random: () => number, n: number): Buffer {
 /** Statuses a random payload may get: from grpc-js itself (framing, decoding) or the sidecar. */
 const RANDOM_PAYLOAD_STATUSES: ReadonlySet<number> = new Set([
   status.OK, // decoded to a valid report (proto3 skips unknown fields)
-  status.INVALID_ARGUMENT, // decoded, but a field is out of bounds or the batch size is wrong
+  status.INVALID_ARGUMENT, // not valid for the contract, or a field out of bounds, or a wrong batch size
   status.NOT_FOUND, // a valid token SWF already saw (a short random token sent twice)
   status.RESOURCE_EXHAUSTED, // grpc-js: a declared length over the receive limit
-  status.INTERNAL, // grpc-js: "Error deserializing request"
 ]);
 
 describe('bad input', () => {
@@ -355,19 +354,30 @@ describe('bad input', () => {
     const seen = lastCallFor('unknown-fields');
     assert.deepEqual([seen?.reason, seen?.details], ['known reason', undefined]);
 
-    // Framing errors are grpc-js's to answer; it says UNIMPLEMENTED for a unary call with no
-    // message or two (INTERNAL would be as clear), and protobufjs skips a known field sent with
-    // the wrong wire type rather than failing the decode.
+    // A message that is not valid protobuf for the contract is the sidecar's decoder's to refuse
+    // (INVALID_ARGUMENT, saying why); framing errors are grpc-js's, which says UNIMPLEMENTED for a
+    // unary call with no message or two.
     const { INVALID_ARGUMENT, INTERNAL, UNIMPLEMENTED } = status;
     const cases: [string, Buffer, number[], RegExp][] = [
       ['an empty message (no token)', frame(Buffer.alloc(0)), [INVALID_ARGUMENT], /task_token is required/],
       [
         'a token sent as a varint',
         frame(encode([{ no: 1, varint: 1 }])),
-        [INVALID_ARGUMENT, INTERNAL],
-        /task_token is required|deserializing/,
+        [INVALID_ARGUMENT],
+        /not a valid FailActivityTaskRequest: task_token has wire type 0, expected 2/,
       ],
-      ['a length past the end', frame(Buffer.from([0x0a, 0x7f, 0x61])), [INTERNAL], /deserializing/],
+      [
+        'a length past the end',
+        frame(Buffer.from([0x0a, 0x7f, 0x61])),
+        [INVALID_ARGUMENT],
+        /not a valid FailActivityTaskRequest: a length of 127 runs past the end/,
+      ],
+      [
+        'invalid UTF-8 in details',
+        frame(Buffer.concat([Buffer.from([0x0a, 0x01, 0x61, 0x1a, 0x02]), Buffer.from([0xc3, 0x28])])),
+        [INVALID_ARGUMENT],
+        /details is not valid UTF-8/,
+      ],
       ['no message at all', Buffer.alloc(0), [UNIMPLEMENTED, INTERNAL], /no request message/],
       [
         'a frame cut short',

@@ -1,6 +1,11 @@
 import type { FailureReport } from '../../src/delivery/failure-report.js';
 import type { SendResult, SwfPort } from '../../src/swf/swf-port.js';
 
+/** A report's three fields as a plain object (reports may be CompactReport instances). */
+export function plainReport(report: FailureReport): FailureReport {
+  return { taskToken: report.taskToken, reason: report.reason, details: report.details };
+}
+
 /** One call the sidecar made, waiting for the test to answer it. */
 export interface ScriptedCall {
   readonly report: FailureReport;
