@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 /** The built entry point (npm test builds first), as a user would run it. */
-export const SIDECAR_BIN = fileURLToPath(new URL('../../bin/swf-sidecar.js', import.meta.url));
+export const SIDECAR_BIN =
+  process.env['SIDECAR_BIN'] ?? fileURLToPath(new URL('../../bin/swf-sidecar.js', import.meta.url));
 
 export interface SidecarProcess {
   readonly child: ChildProcess;
