@@ -71,6 +71,18 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     logger,
     journal,
   });
+  if (awsPort !== undefined) {
+    // Region, endpoint and credentials resolved before ready, so the first reports do not pay
+    // for it (and so a missing region or credentials shows in the log at once).
+    const warm = await awsPort.warmUp();
+    const warmLog = { swf_endpoint: warm.endpoint, signing_region: warm.signingRegion };
+    if (warm.errors.length === 0) logger.info(warmLog, 'SWF client ready');
+    else
+      logger.warn(
+        { ...warmLog, errors: warm.errors.map((error) => error.message) },
+        'SWF client not fully resolved yet; will retry on first send',
+      );
+  }
   if (journal !== undefined) {
     metrics.journalStats = () => journal.stats();
     await replayJournal(journal, service, metrics, logger);
