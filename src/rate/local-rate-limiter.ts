@@ -12,6 +12,9 @@ import { TokenBucket } from './token-bucket.js';
  */
 export const ARRIVAL_JITTER_MARGIN_MS = 100;
 
+/** A window this throttled means SWF's bucket is empty: ours is emptied too. */
+const MOSTLY_THROTTLED_SHARE = 0.8;
+
 /** One process's limiter: a token bucket whose refill rate follows SWF's throttling (adaptive-rate.ts). */
 export class LocalRateLimiter implements RateLimiter {
   private readonly bucket: TokenBucket;
@@ -45,7 +48,7 @@ export class LocalRateLimiter implements RateLimiter {
     const now = this.clock.now();
     const closed = this.adaptive.onAnswer(throttled, now);
     // Mostly throttled: SWF's bucket is empty, so the burst ours still holds would be refused too.
-    if (closed !== undefined && closed.throttledShare >= 0.5) this.bucket.drain(now);
+    if (closed !== undefined && closed.throttledShare >= MOSTLY_THROTTLED_SHARE) this.bucket.drain(now);
     this.syncRate();
   }
 

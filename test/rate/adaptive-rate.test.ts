@@ -22,14 +22,14 @@ describe('AdaptiveRate', () => {
   it('halves at once when answers are mostly throttled (early window close)', () => {
     const rate = new AdaptiveRate({ maxRatePerSecond: 200 });
     let closed;
-    for (let i = 0; i < 10 && closed === undefined; i += 1) closed = rate.onAnswer(true, 0);
+    for (let i = 0; i < 20 && closed === undefined; i += 1) closed = rate.onAnswer(true, 0);
     assert.deepEqual(closed, { throttledShare: 1 });
     assert.equal(rate.rateAt(0), 100);
   });
 
   it('climbs back linearly by a tenth of the maximum per throttle-free window', () => {
     const rate = new AdaptiveRate({ maxRatePerSecond: 200 });
-    for (let i = 0; i < 10; i += 1) rate.onAnswer(true, 0);
+    for (let i = 0; i < 20; i += 1) rate.onAnswer(true, 0);
     assert.equal(rate.rateAt(0), 100);
     feedWindow(rate, 0, 50, 0);
     assert.equal(rate.rateAt(1000), 120);
@@ -42,6 +42,12 @@ describe('AdaptiveRate', () => {
     for (let second = 0; second < 60; second += 1) feedWindow(rate, second * 1000, 200, 0.3);
     const settled = rate.rateAt(60_000);
     assert.ok(settled > 400 && settled < 550, `settled at ${settled}/s`);
+  });
+
+  it('does not close a window early for a clump of throttles under 80%', () => {
+    const rate = new AdaptiveRate({ maxRatePerSecond: 200 });
+    for (let i = 0; i < 30; i += 1) assert.equal(rate.onAnswer(i % 4 !== 0, 0), undefined);
+    assert.equal(rate.rateAt(0), 200);
   });
 
   it('never goes below the floor, a twentieth of the maximum by default', () => {

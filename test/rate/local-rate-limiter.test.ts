@@ -33,7 +33,7 @@ describe('LocalRateLimiter', () => {
   it('when SWF throttles most calls, empties the bucket and halves the rate', async () => {
     const clock = new ManualClock();
     const limiter = new LocalRateLimiter({ ratePerSecond: 100, burst: 100 }, clock);
-    for (let i = 0; i < 10; i += 1) limiter.onAnswer(true);
+    for (let i = 0; i < 20; i += 1) limiter.onAnswer(true);
     assert.equal(limiter.currentRatePerSecond(), 50);
     assert.equal(limiter.tryAcquire(10), 0, 'the burst SWF refused is not spent again');
     await clock.advance(100);
