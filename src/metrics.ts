@@ -41,6 +41,8 @@ export class SidecarMetrics {
   readonly deliveries: Counter<'mode' | 'result'>;
   readonly presumedDelivered: Counter;
   readonly ready: Gauge;
+  /** Read at scrape time, so the queue's gauges cost nothing on the hot path. */
+  queueStats: (() => { items: number; bytes: number }) | undefined;
   /** Read at scrape time, so the journal's gauges cost nothing between scrapes. */
   journalStats: (() => { bytes: number; pendingRecords: number }) | undefined;
   readonly journalBytes: Gauge;
@@ -95,15 +97,24 @@ export class SidecarMetrics {
       help: 'SWF calls currently waiting for an answer.',
       registers,
     });
+    const queueStats = (): { items: number; bytes: number } | undefined => this.queueStats?.();
     this.queueItems = new Gauge({
       name: 'swf_sidecar_queue_items',
       help: 'Accepted reports not yet settled (waiting, in flight, or waiting to retry).',
       registers,
+      collect() {
+        const stats = queueStats();
+        if (stats !== undefined) this.set(stats.items);
+      },
     });
     this.queueBytes = new Gauge({
       name: 'swf_sidecar_queue_bytes',
       help: 'Approximate bytes held by accepted reports not yet settled.',
       registers,
+      collect() {
+        const stats = queueStats();
+        if (stats !== undefined) this.set(stats.bytes);
+      },
     });
     this.batchSize = new Histogram({
       name: 'swf_sidecar_batch_size',

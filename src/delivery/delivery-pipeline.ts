@@ -75,5 +75,6 @@ export function createDeliveryPipeline(
     },
   );
   service.attach(dispatcher);
+  deps.metrics.queueStats = () => service.stats();
   return { service, dispatcher };
 }

@@ -190,8 +190,6 @@ export class DeliveryService {
     this.pendingByToken.delete(item.report.taskToken);
     this.queuedItems -= 1;
     this.queuedBytes -= item.bytes;
-    metrics.queueItems.set(this.queuedItems);
-    metrics.queueBytes.set(this.queuedBytes);
     if (result.ok) {
       this.deps.recent.remember(item.report.taskToken, clock.now());
     } else if (item.mode === 'queued' || this.accepting) {
@@ -229,12 +227,9 @@ export class DeliveryService {
   }
 
   private track(item: PendingDelivery): void {
-    const { metrics } = this.deps;
     this.pendingByToken.set(item.report.taskToken, item);
     this.queuedItems += 1;
     this.queuedBytes += item.bytes;
-    metrics.queueItems.set(this.queuedItems);
-    metrics.queueBytes.set(this.queuedBytes);
   }
 
   /**

@@ -6,9 +6,10 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Clock } from '../clock.js';
 import type { SidecarMetrics } from '../metrics.js';
-import { SERVICE_NAME } from './contract.js';
+import { SERVICE_NAME, type WireFailResponse } from './contract.js';
 import { instrumentUnary } from './instrument-unary.js';
 import { decodeFailBatchRequest, decodeFailRequest } from './request-decoder.js';
+import { encodeFailResponse } from './response-encoder.js';
 
 export interface GrpcServerOptions {
   /** HOST:PORT or unix:/path; port 0 picks a free port. */
@@ -103,17 +104,23 @@ export async function startGrpcServer(
 
 /**
  * The ActivityTasks methods decode requests with the contract-specific decoder
- * (request-decoder.ts); responses are encoded by proto-loader as usual.
+ * (request-decoder.ts), and FailActivityTask encodes its two-field response by hand
+ * (response-encoder.ts); the batch response is encoded by proto-loader as usual.
  */
 function withContractDecoders(service: ServiceDefinition): ServiceDefinition {
-  const decoders: Record<string, (bytes: Buffer) => object> = {
-    FailActivityTask: decodeFailRequest,
-    FailActivityTasks: decodeFailBatchRequest,
-  };
   const decoded: ServiceDefinition = {};
   for (const [name, method] of Object.entries(service)) {
-    const decode = decoders[name];
-    decoded[name] = decode === undefined ? method : { ...method, requestDeserialize: decode };
+    if (name === 'FailActivityTask') {
+      decoded[name] = {
+        ...method,
+        requestDeserialize: decodeFailRequest,
+        responseSerialize: (value: object) => encodeFailResponse(value as WireFailResponse),
+      };
+    } else if (name === 'FailActivityTasks') {
+      decoded[name] = { ...method, requestDeserialize: decodeFailBatchRequest };
+    } else {
+      decoded[name] = method;
+    }
   }
   return decoded;
 }

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadContract, type WireFailBatchRequest, type WireFailRequest } from '../../src/grpc/contract.js';
 import { decodeFailBatchRequest, decodeFailRequest, type DecodedRequest } from '../../src/grpc/request-decoder.js';
+import { encodeFailResponse } from '../../src/grpc/response-encoder.js';
 import { plainReport } from '../support/scripted-swf.js';
 
 const service = loadContract()['swfsidecar.v1.ActivityTasks'] as unknown as Record<
   string,
-  { requestSerialize(value: unknown): Buffer }
+  { requestSerialize(value: unknown): Buffer; responseSerialize(value: unknown): Buffer }
 >;
 const encodeOne = (request: WireFailRequest): Buffer => service['FailActivityTask']!.requestSerialize(request);
 const encodeMany = (request: WireFailBatchRequest): Buffer => service['FailActivityTasks']!.requestSerialize(request);
@@ -88,5 +89,21 @@ describe('request decoder', () => {
     const { report } = decoded(decodeFailRequest(message));
     message.fill(0);
     assert.equal(report.details, 'd'.repeat(100));
+  });
+});
+
+describe('response encoder', () => {
+  it('writes the bytes protobufjs writes', () => {
+    const outcomes = ['OUTCOME_UNSPECIFIED', 'OUTCOME_DELIVERED', 'OUTCOME_QUEUED'] as const;
+    for (const outcome of outcomes) {
+      for (const attempts of [0, 1, 127, 128, 300, 2 ** 32 - 1]) {
+        const response = { outcome, attempts };
+        assert.deepEqual(
+          encodeFailResponse(response),
+          service['FailActivityTask']!.responseSerialize(response),
+          JSON.stringify(response),
+        );
+      }
+    }
   });
 });
