@@ -47,6 +47,8 @@ export class DeliveryService {
   private queuedBytes = 0;
   private accepting = true;
   private drainWaiter: (() => void) | undefined;
+  /** The error drain() ends what is left with; those reports stay in the journal. */
+  private shutdownError: SidecarError | undefined;
   private dispatcher!: Dispatcher;
 
   constructor(
@@ -158,12 +160,11 @@ export class DeliveryService {
       this.drainWaiter = undefined;
     }
     if (this.queuedItems === 0) return { delivered: true, undelivered: 0 };
-    const abandoned = this.dispatcher.abandonAll(
-      new SidecarError(
-        'unavailable',
-        `the sidecar shut down before SWF confirmed the report (grace period ${graceMs} ms)`,
-      ),
+    this.shutdownError = new SidecarError(
+      'unavailable',
+      `the sidecar shut down before SWF confirmed the report (grace period ${graceMs} ms)`,
     );
+    const abandoned = this.dispatcher.abandonAll(this.shutdownError);
     const journalled = abandoned.filter((item) => item.journalId !== undefined);
     this.deps.logger.error(
       {
@@ -183,7 +184,7 @@ export class DeliveryService {
     if (!item.settle(result)) return;
     const { metrics, clock, logger, journal } = this.deps;
     // A report abandoned at shutdown stays in the journal, to be replayed on the next start.
-    const abandonedAtShutdown = !result.ok && !this.accepting && result.error.kind === 'unavailable';
+    const abandonedAtShutdown = !result.ok && result.error === this.shutdownError;
     if (journal !== undefined && item.journalId !== undefined && !abandonedAtShutdown) {
       journal.markSettled(item.journalId);
     }
@@ -192,7 +193,8 @@ export class DeliveryService {
     this.queuedBytes -= item.bytes;
     if (result.ok) {
       this.deps.recent.remember(item.report.taskToken, clock.now());
-    } else if (item.mode === 'queued' || this.accepting) {
+    } else if (!abandonedAtShutdown) {
+      // (What shutdown abandons is logged once, all token hashes in one line, by drain().)
       logger.warn(
         {
           token_hash: tokenHash(item.report.taskToken),
@@ -203,7 +205,10 @@ export class DeliveryService {
         'failure report not delivered to SWF',
       );
     }
-    metrics.deliveries.inc({ mode: item.mode, result: finalResultLabel(result, this.accepting) });
+    metrics.deliveries.inc({
+      mode: item.mode,
+      result: abandonedAtShutdown ? 'undelivered_at_shutdown' : finalResultLabel(result),
+    });
     if (this.queuedItems === 0) this.drainWaiter?.();
   }
 
@@ -280,7 +285,7 @@ function answerFor(result: DeliveryResult): SubmitResult {
   throw result.error;
 }
 
-function finalResultLabel(result: DeliveryResult, accepting: boolean): DeliveryFinalResult {
+function finalResultLabel(result: DeliveryResult): DeliveryFinalResult {
   if (result.ok) return 'delivered';
   switch (result.error.kind) {
     case 'not-found':
@@ -292,7 +297,7 @@ function finalResultLabel(result: DeliveryResult, accepting: boolean): DeliveryF
     case 'resource-exhausted':
       return 'throttled_out';
     case 'unavailable':
-      return accepting ? 'unavailable' : 'undelivered_at_shutdown';
+      return 'unavailable';
     case 'unknown':
       return 'unknown';
   }

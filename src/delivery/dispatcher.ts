@@ -233,13 +233,8 @@ export class Dispatcher {
     this.retryTimers.set(item, timer);
   }
 
+  /** Every end of a delivery goes through here; the service logs and counts it. */
   private finish(item: PendingDelivery, result: DeliveryResult): void {
-    if (!result.ok) {
-      this.deps.logger.debug(
-        { token_hash: tokenHash(item.report.taskToken), attempts: result.attempts, kind: result.error.kind },
-        'delivery ended without success',
-      );
-    }
     this.deps.onSettled(item, result);
   }
 }
