@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,22 +28,9 @@ import {
 import { PROTO_FILE, PROTO_ROOT } from '../../src/grpc/contract.js';
 import { activityTaskFailedEvents, openActivityTasks, startMoto, type Moto } from '../support/moto.js';
 import { SIDECAR_BIN, spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
+import { debianTool } from '../support/debian-tools.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
-
-const TOOLS = {
-  protoc: ['/usr/bin/protoc', 'protobuf-compiler'],
-  grpcPython: ['/usr/bin/grpc_python_plugin', 'protobuf-compiler-grpc'],
-  grpcRuby: ['/usr/bin/grpc_ruby_plugin', 'protobuf-compiler-grpc'],
-  python: ['/usr/bin/python3', 'python3-grpcio python3-boto3'],
-  ruby: ['/usr/bin/ruby', 'ruby-grpc'],
-} as const;
-
-function tool(name: keyof typeof TOOLS): string {
-  const [path, pkg] = TOOLS[name];
-  assert.ok(existsSync(path), `${path} is missing: apt-get install -y ${pkg}`);
-  return path;
-}
 
 interface Run {
   code: number | null;
@@ -139,15 +126,15 @@ describe('examples against a sidecar in front of moto', () => {
     gen = join(dir, 'gen');
     mkdirSync(gen);
     const generated = await run(
-      tool('protoc'),
+      debianTool('protoc'),
       [
         `-I${PROTO_ROOT}`,
         `--python_out=${gen}`,
         `--grpc_python_out=${gen}`,
-        `--plugin=protoc-gen-grpc_python=${tool('grpcPython')}`,
+        `--plugin=protoc-gen-grpc_python=${debianTool('grpcPython')}`,
         `--ruby_out=${gen}`,
         `--grpc_out=${gen}`,
-        `--plugin=protoc-gen-grpc=${tool('grpcRuby')}`,
+        `--plugin=protoc-gen-grpc=${debianTool('grpcRuby')}`,
         PROTO_FILE,
       ],
       { PATH: process.env['PATH'] ?? '' },
@@ -166,7 +153,7 @@ describe('examples against a sidecar in front of moto', () => {
     const { taskList, executions } = await scheduleActivityTasks(moto, 3);
     const domain = (executions[0] as Execution).domain;
     const worker = await run(
-      tool('python'),
+      debianTool('python'),
       [join(EXAMPLES, 'python', 'worker.py'), '--domain', domain, '--task-list', taskList, '--max-tasks', '3'],
       {
         PATH: process.env['PATH'] ?? '',
@@ -199,7 +186,7 @@ describe('examples against a sidecar in front of moto', () => {
   test('ruby/worker.rb fails the tasks whose tokens it reads', async () => {
     const tasks = await openActivityTasks(moto, 2);
     const worker = await run(
-      tool('ruby'),
+      debianTool('ruby'),
       ['-I', gen, join(EXAMPLES, 'ruby', 'worker.rb')],
       { PATH: process.env['PATH'] ?? '', SWF_SIDECAR_ADDRESS: sidecar.grpcAddress },
       tasks.map((task) => `${task.taskToken}\n`).join(''),

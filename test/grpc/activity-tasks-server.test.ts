@@ -6,12 +6,6 @@ import { settle } from '../support/manual-clock.js';
 import { healthStatus, reflectedServices } from '../support/ops-clients.js';
 import { DELIVERED, ScriptedSwf, THROTTLED, TRANSIENT, plainReport, rejected } from '../support/scripted-swf.js';
 
-/** Waits (bounded by count, not by a timer) until the scripted SWF has received `count` calls. */
-async function untilCalls(swf: ScriptedSwf, count: number): Promise<void> {
-  for (let i = 0; i < 1000 && swf.calls.length < count; i += 1) await settle();
-  assert.ok(swf.calls.length >= count, `expected ${count} SWF calls, saw ${swf.calls.length}`);
-}
-
 const quickRetries = { retryBaseDelayMs: 1, retryMaxDelayMs: 2, retryMaxAttempts: 3 };
 
 describe('ActivityTasks over a real gRPC server and client', () => {
@@ -88,7 +82,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     const sidecar = await start(swf);
     const response = await sidecar.client.fail({ taskToken: 'q-1', delivery: 'DELIVERY_QUEUED' });
     assert.deepEqual(response, { outcome: 'OUTCOME_QUEUED', attempts: 0 });
-    await untilCalls(swf, 1);
+    await swf.untilCalls(1);
     swf.calls[0]?.answer(DELIVERED);
     await settle();
     assert.equal(await sidecar.sample('swf_sidecar_deliveries_total{mode="queued",result="delivered"}'), 1);
@@ -148,7 +142,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     assert.ok(retryAfter >= 100, `retry-after-ms ${retryAfter}`);
     assert.equal(Number(error.metadata.get('grpc-retry-pushback-ms')[0]), retryAfter, "gRPC's own pushback too");
     assert.equal(await sidecar.sample('swf_sidecar_rejections_total{reason="queue_full"}'), 1);
-    await untilCalls(swf, 1);
+    await swf.untilCalls(1);
     swf.calls[0]?.answer(DELIVERED);
   });
 
@@ -157,7 +151,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     const sidecar = await start(swf);
     const first = sidecar.client.fail({ taskToken: 'dup' });
     const second = sidecar.client.fail({ taskToken: 'dup' });
-    await untilCalls(swf, 1);
+    await swf.untilCalls(1);
     for (let i = 0; i < 50; i += 1) await settle();
     swf.calls[0]?.answer(DELIVERED);
     assert.deepEqual(await first, { outcome: 'OUTCOME_DELIVERED', attempts: 1 });
@@ -171,7 +165,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     const swf = new ScriptedSwf();
     const sidecar = await start(swf);
     const error = sidecar.client.failError({ taskToken: 'late-caller' }, { deadlineMs: 100 });
-    await untilCalls(swf, 1);
+    await swf.untilCalls(1);
     assert.equal((await error).code, status.DEADLINE_EXCEEDED);
     assert.equal(swf.calls[0]?.signal.aborted, false, 'the SWF call goes on');
     swf.calls[0]?.answer(DELIVERED);
@@ -196,7 +190,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     )['FailActivityTask'];
     const outcome = new Promise<number>((resolve) => {
       const call = method!.call(sidecar.client.raw, { taskToken: 'quitter' }, (error) => resolve(error?.code ?? 0));
-      void untilCalls(swf, 1).then(() => call.cancel());
+      void swf.untilCalls(1).then(() => call.cancel());
     });
     assert.equal(await outcome, status.CANCELLED);
     swf.calls[0]?.answer(DELIVERED);
@@ -237,7 +231,7 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     const swf = new ScriptedSwf();
     const sidecar = await startTestSidecar({ shutdownGraceMs: 10_000 }, { swf });
     const waiting = sidecar.client.fail({ taskToken: 'in-flight' });
-    await untilCalls(swf, 1);
+    await swf.untilCalls(1);
     const stopped = sidecar.sidecar.shutdown();
     await settle();
     assert.equal(await healthStatus(sidecar.sidecar.grpcAddress), 'NOT_SERVING');

@@ -8,11 +8,6 @@ import { startTestSidecar } from '../support/in-process-sidecar.js';
 import { settle } from '../support/manual-clock.js';
 import { DELIVERED, ScriptedSwf, rejected } from '../support/scripted-swf.js';
 
-async function untilCalls(swf: ScriptedSwf, count: number): Promise<void> {
-  for (let i = 0; i < 2000 && swf.calls.length < count; i += 1) await settle();
-  assert.ok(swf.calls.length >= count, `expected ${count} SWF calls, saw ${swf.calls.length}`);
-}
-
 describe('QUEUED delivery with a journal', () => {
   let directory: string;
   before(async () => {
@@ -35,7 +30,7 @@ describe('QUEUED delivery with a journal', () => {
         },
       );
     }
-    await untilCalls(held, 3);
+    await held.untilCalls(3);
     held.calls[0]?.answer(DELIVERED);
     await settle();
     assert.deepEqual(await first.sidecar.shutdown(), { undelivered: 2 });
@@ -45,7 +40,7 @@ describe('QUEUED delivery with a journal', () => {
       report.taskToken === 'j-3' ? rejected('not-found', 'UnknownResourceFault') : DELIVERED,
     );
     const second = await startTestSidecar({ journalDir }, { swf });
-    await untilCalls(swf, 2);
+    await swf.untilCalls(2);
     assert.deepEqual(
       swf.calls.map((call) => call.report).sort((a, b) => a.taskToken.localeCompare(b.taskToken)),
       [

@@ -14,21 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PROTO_FILE, PROTO_ROOT } from '../../src/grpc/contract.js';
-
-/** Tool paths and the Debian package each comes from. */
-const TOOLS = {
-  protoc: ['/usr/bin/protoc', 'protobuf-compiler'],
-  grpcPython: ['/usr/bin/grpc_python_plugin', 'protobuf-compiler-grpc'],
-  grpcRuby: ['/usr/bin/grpc_ruby_plugin', 'protobuf-compiler-grpc'],
-  python: ['/usr/bin/python3', 'python3-grpcio'],
-  ruby: ['/usr/bin/ruby', 'ruby-grpc'],
-} as const;
-
-function tool(name: keyof typeof TOOLS): string {
-  const [path, pkg] = TOOLS[name];
-  assert.ok(existsSync(path), `${path} is missing: apt-get install -y ${pkg}`);
-  return path;
-}
+import { debianTool } from '../support/debian-tools.js';
 
 function run(file: string, args: readonly string[], cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -46,7 +32,7 @@ describe('protoc compiles proto/', () => {
   after(() => rmSync(out, { recursive: true, force: true }));
 
   test('protoc is 3.15 or later (proto3 optional)', async () => {
-    const version = (await run(tool('protoc'), ['--version'])).trim();
+    const version = (await run(debianTool('protoc'), ['--version'])).trim();
     const match = /^libprotoc (\d+)\.(\d+)/.exec(version);
     assert.ok(match, `unexpected protoc --version: ${version}`);
     const [major, minor] = [Number(match[1]), Number(match[2])];
@@ -54,14 +40,14 @@ describe('protoc compiles proto/', () => {
   });
 
   test('generates Python and Ruby gRPC stubs and a descriptor set in one run', async () => {
-    await run(tool('protoc'), [
+    await run(debianTool('protoc'), [
       `-I${PROTO_ROOT}`,
       `--python_out=${out}`,
       `--grpc_python_out=${out}`,
-      `--plugin=protoc-gen-grpc_python=${tool('grpcPython')}`,
+      `--plugin=protoc-gen-grpc_python=${debianTool('grpcPython')}`,
       `--ruby_out=${out}`,
       `--grpc_out=${out}`,
-      `--plugin=protoc-gen-grpc=${tool('grpcRuby')}`,
+      `--plugin=protoc-gen-grpc=${debianTool('grpcRuby')}`,
       `--descriptor_set_out=${join(out, 'sidecar.binpb')}`,
       '--include_imports',
       PROTO_FILE,
@@ -84,7 +70,9 @@ print(json.dumps({
   "methods": [m.name for s in f.service for m in s.method],
   "optional": sorted(x.name for x in request.field if x.proto3_optional),
 }))`;
-    const described = JSON.parse(await run(tool('python'), ['-c', script, join(out, 'sidecar.binpb')])) as unknown;
+    const described = JSON.parse(
+      await run(debianTool('python'), ['-c', script, join(out, 'sidecar.binpb')]),
+    ) as unknown;
     assert.deepEqual(described, {
       package: 'swfsidecar.v1',
       methods: ['FailActivityTask', 'FailActivityTasks'],
@@ -100,7 +88,7 @@ from swfsidecar.v1 import sidecar_pb2, sidecar_pb2_grpc
 assert hasattr(sidecar_pb2_grpc, "ActivityTasksStub")
 r = sidecar_pb2.FailActivityTaskRequest(task_token="t", reason="")
 print(r.HasField("reason"), r.HasField("details"), r.SerializeToString().hex())`;
-    assert.equal((await run(tool('python'), ['-c', script, out])).trim(), 'True False 0a0174' + '1200');
+    assert.equal((await run(debianTool('python'), ['-c', script, out])).trim(), 'True False 0a0174' + '1200');
   });
 
   test('the Ruby stubs load and keep "" apart from absent', async () => {
@@ -109,6 +97,6 @@ require "swfsidecar/v1/sidecar_services_pb"
 raise "no stub" unless Swfsidecar::V1::ActivityTasks::Stub.method_defined?(:fail_activity_task)
 r = Swfsidecar::V1::FailActivityTaskRequest.new(task_token: "t", reason: "")
 puts Swfsidecar::V1::FailActivityTaskRequest.encode(r).unpack1("H*")`;
-    assert.equal((await run(tool('ruby'), ['-I', out, '-e', script])).trim(), '0a0174' + '1200');
+    assert.equal((await run(debianTool('ruby'), ['-I', out, '-e', script])).trim(), '0a0174' + '1200');
   });
 });

@@ -81,6 +81,17 @@ export class ScriptedSwf implements SwfPort {
     return this.calls.filter((call) => !call.answered);
   }
 
+  /**
+   * Waits, bounded by a count of event-loop turns rather than by time, until `count` calls
+   * arrived; fails the test otherwise.
+   */
+  async untilCalls(count: number, maxTurns = 2000): Promise<void> {
+    for (let turn = 0; turn < maxTurns && this.calls.length < count; turn += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (this.calls.length < count) throw new Error(`expected ${count} SWF calls, saw ${this.calls.length}`);
+  }
+
   callsFor(taskToken: string): ScriptedCall[] {
     return this.calls.filter((call) => call.report.taskToken === taskToken);
   }
