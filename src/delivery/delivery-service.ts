@@ -61,10 +61,6 @@ export class DeliveryService {
     this.dispatcher = dispatcher;
   }
 
-  get isAccepting(): boolean {
-    return this.accepting;
-  }
-
   stats(): { items: number; bytes: number } {
     return { items: this.queuedItems, bytes: this.queuedBytes };
   }

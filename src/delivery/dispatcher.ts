@@ -51,15 +51,6 @@ export class Dispatcher {
     private readonly deps: DispatcherDeps,
   ) {}
 
-  /** Reports accepted and not yet settled by the dispatcher: queued, in flight, or waiting to retry. */
-  get outstanding(): number {
-    return this.deps.queue.length + this.inFlight.size + this.retryTimers.size;
-  }
-
-  stats(): { queued: number; inFlight: number; retryWaiting: number } {
-    return { queued: this.deps.queue.length, inFlight: this.inFlight.size, retryWaiting: this.retryTimers.size };
-  }
-
   enqueue(item: PendingDelivery): void {
     item.readyAtMs = this.deps.clock.now();
     this.deps.queue.push(item);
@@ -86,7 +77,7 @@ export class Dispatcher {
     this.deps.metrics.swfInFlight.set(0);
     if (this.wakeTimer !== undefined) this.deps.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
-    for (const item of abandoned) this.finish(item, { ok: false, attempts: item.attempts, error });
+    for (const item of abandoned) this.deps.onSettled(item, { ok: false, attempts: item.attempts, error });
     return abandoned;
   }
 
@@ -174,7 +165,7 @@ export class Dispatcher {
   private handleResult(item: PendingDelivery, result: SendResult): void {
     if (result.kind === 'delivered') {
       this.deps.limiter.onAnswer(false);
-      this.finish(item, { ok: true, attempts: item.attempts });
+      this.deps.onSettled(item, { ok: true, attempts: item.attempts });
       return;
     }
     const requestIdNote = result.requestId === undefined ? '' : ` (request id ${result.requestId})`;
@@ -188,11 +179,11 @@ export class Dispatcher {
           { token_hash: tokenHash(item.report.taskToken), attempts: item.attempts },
           'UnknownResourceFault after an attempt of unknown outcome: counted as delivered',
         );
-        this.finish(item, { ok: true, attempts: item.attempts });
+        this.deps.onSettled(item, { ok: true, attempts: item.attempts });
         return;
       }
       const error = new SidecarError(result.code, `SWF refused the report: ${result.message}${requestIdNote}`);
-      this.finish(item, { ok: false, attempts: item.attempts, error });
+      this.deps.onSettled(item, { ok: false, attempts: item.attempts, error });
       return;
     }
     if (result.reason === 'throttled') this.deps.limiter.onAnswer(true);
@@ -220,7 +211,7 @@ export class Dispatcher {
             'unavailable',
             `SWF could not be reached after ${item.attempts} attempts: ${result.message}${requestIdNote}`,
           );
-    this.finish(item, { ok: false, attempts: item.attempts, error });
+    this.deps.onSettled(item, { ok: false, attempts: item.attempts, error });
   }
 
   private retryLater(item: PendingDelivery, delayMs: number): void {
@@ -231,11 +222,6 @@ export class Dispatcher {
       this.pump();
     }, delayMs);
     this.retryTimers.set(item, timer);
-  }
-
-  /** Every end of a delivery goes through here; the service logs and counts it. */
-  private finish(item: PendingDelivery, result: DeliveryResult): void {
-    this.deps.onSettled(item, result);
   }
 }
 

@@ -44,11 +44,6 @@ export class TokenBucket {
     this.tokens = Math.min(this.tokens, 0);
   }
 
-  available(nowMs: number): number {
-    this.refill(nowMs);
-    return this.tokens;
-  }
-
   private refill(nowMs: number): void {
     const elapsedMs = nowMs - this.lastRefillMs;
     if (elapsedMs > 0) {
