@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Helpers shared by scripts/test.sh and scripts/setup/*.sh (sourced, never run).
+
+# Where tools and images built once are kept between runs on the same machine (never in the clone).
+SWF_SIDECAR_CACHE="${SWF_SIDECAR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/swf-sidecar}"
+export SWF_SIDECAR_CACHE
+mkdir -p "$SWF_SIDECAR_CACHE"
+
+# apt_install PACKAGE...: installs the Debian packages that are missing (apt-get update once per run).
+apt_install() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  echo "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "${SWF_SIDECAR_APT_UPDATED:-}" ]; then
+    $sudo apt-get update -qq
+    export SWF_SIDECAR_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
