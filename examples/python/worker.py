@@ -4,9 +4,14 @@ It polls SWF for activity tasks with boto3, runs each one, and when the activity
 the failure to the sidecar (gRPC FailActivityTask) instead of calling RespondActivityTaskFailed
 itself: the sidecar validates, queues, rate-limits and retries the call to SWF.
 
-Generate the stubs once (Debian: apt-get install protobuf-compiler protobuf-compiler-grpc
-python3-grpcio python3-boto3; or pip install grpcio grpcio-tools boto3 and use
-"python -m grpc_tools.protoc" instead of "protoc ... --plugin"):
+Generate the stubs once, from PyPI (the versions CI runs: requirements-pypi.txt):
+
+    pip install -r requirements-pypi.txt
+    python -m grpc_tools.protoc -I ../../proto --python_out=gen --grpc_python_out=gen \
+        swfsidecar/v1/sidecar.proto
+
+or from Debian (apt-get install protobuf-compiler protobuf-compiler-grpc python3-grpcio
+python3-boto3; CI runs this too):
 
     protoc -I ../../proto --python_out=gen --grpc_python_out=gen \
         --plugin=protoc-gen-grpc_python="$(command -v grpc_python_plugin)" \
@@ -22,6 +27,7 @@ AWS_ENDPOINT_URL_SWF, passed explicitly below for botocore versions that predate
 """
 
 import argparse
+import enum
 import logging
 import os
 import pathlib
@@ -65,7 +71,15 @@ def sidecar_stub() -> sidecar_pb2_grpc.ActivityTasksStub:
     return sidecar_pb2_grpc.ActivityTasksStub(channel)
 
 
-def report_failure(stub: sidecar_pb2_grpc.ActivityTasksStub, task_token: str, error: BaseException) -> None:
+class Next(enum.Enum):
+    """What the worker should do after a report."""
+
+    DONE = "reported, or nothing left to report"
+    RETRY_LATER = "worth another report later (SWF times the task out if nobody reports it)"
+    GIVE_UP = "the same report would fail the same way: log it, alert, move on"
+
+
+def report_failure(stub: sidecar_pb2_grpc.ActivityTasksStub, task_token: str, error: BaseException) -> Next:
     request = sidecar_pb2.FailActivityTaskRequest(
         task_token=task_token,
         reason=clip(f"{type(error).__name__}: {error}", REASON_MAX),
@@ -73,15 +87,57 @@ def report_failure(stub: sidecar_pb2_grpc.ActivityTasksStub, task_token: str, er
         details=clip("".join(traceback.format_exception(error)), DETAILS_MAX, keep_end=True),
     )
     try:
-        stub.FailActivityTask(request, timeout=60)
+        # The deadline covers every attempt of the retry policy together.
+        response = stub.FailActivityTask(request, timeout=60)
     except grpc.RpcError as rpc_error:
-        code = rpc_error.code()
-        if code == grpc.StatusCode.NOT_FOUND:
-            # The task is no longer open (timed out, canceled): nothing left to report.
-            log.warning("task already closed: %s", rpc_error.details())
-        else:
-            # INVALID_ARGUMENT is a bug here; the rest came back after the retry policy gave up.
-            log.error("could not report the failure: %s %s", code.name, rpc_error.details())
+        return on_error(rpc_error)
+    log.info(
+        "reported: %s after %d SWF call(s)",
+        sidecar_pb2.Outcome.Name(response.outcome),
+        response.attempts,
+    )
+    return Next.DONE
+
+
+def on_error(rpc_error: grpc.RpcError) -> Next:
+    """What each status code of FailActivityTask means for the worker (see ../README.md)."""
+    code = rpc_error.code()
+    what = f"{code.name}: {rpc_error.details()}"
+    if code == grpc.StatusCode.NOT_FOUND:
+        # SWF no longer knows the task (timed out, canceled, already reported): nothing to do.
+        log.warning("task already closed: %s", what)
+        return Next.DONE
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        # A bug on this side (a malformed token, a field too long): the same call fails again.
+        log.error("could not report the failure, the request is wrong: %s", what)
+        return Next.GIVE_UP
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        # The sidecar's AWS identity may not call SWF: that needs a person, not a retry.
+        log.error("could not report the failure, the sidecar may not call SWF: %s", what)
+        return Next.GIVE_UP
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # The retry policy has already waited as long as the sidecar asked. retry-after-ms means
+        # the sidecar's queue was full: try again after that long. Without it SWF's quota, shared
+        # by the whole account, stayed exhausted: more calls only add load.
+        retry_after = dict(rpc_error.trailing_metadata() or ()).get("retry-after-ms")
+        if retry_after is not None:
+            log.warning("the sidecar is full, try again in %s ms: %s", retry_after, what)
+            return Next.RETRY_LATER
+        log.error("could not report the failure, SWF keeps throttling: %s", what)
+        return Next.GIVE_UP
+    if code == grpc.StatusCode.UNAVAILABLE:
+        # Every attempt of the policy failed: the sidecar is down or draining, or SWF is out of
+        # reach. Try again later.
+        log.warning("could not report the failure yet: %s", what)
+        return Next.RETRY_LATER
+    if code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+        # No answer in time. A report the sidecar accepted is delivered anyway, and a second one
+        # is absorbed (the sidecar dedupes task tokens): calling again is safe.
+        log.warning("no answer in time, try again: %s", what)
+        return Next.RETRY_LATER
+    # UNKNOWN, INTERNAL, ...: an answer nobody planned for is not known to be transient.
+    log.error("could not report the failure: %s", what)
+    return Next.GIVE_UP
 
 
 def run_activity(task: dict) -> None:
@@ -113,8 +169,9 @@ def main() -> None:
         try:
             run_activity(task)
         except Exception as error:  # noqa: BLE001 - every failure is reported
-            report_failure(stub, task["taskToken"], error)
-            log.info("reported %s as failed", task["activityId"])
+            next_step = report_failure(stub, task["taskToken"], error)
+            # A real worker would keep RETRY_LATER reports and send them again in a while.
+            log.info("reported %s as failed: %s", task["activityId"], next_step.name)
         else:
             swf.respond_activity_task_completed(taskToken=task["taskToken"])
 

@@ -35,6 +35,9 @@ class SidecarReporter
     )
   end
 
+  # Reports the task as failed because of error, and says what to do next: :done (reported, or
+  # nothing left to report), :retry_later (worth another report later; SWF times the task out if
+  # nobody reports it) or :give_up (the same report would fail the same way: log, alert, move on).
   def fail_task(task_token, error)
     request = Swfsidecar::V1::FailActivityTaskRequest.new(
       task_token: task_token,
@@ -42,13 +45,57 @@ class SidecarReporter
       # The end of a backtrace says the most: keep the end if it is too long.
       details: clip(error.full_message(highlight: false), DETAILS_MAX, keep_end: true)
     )
-    @stub.fail_activity_task(request, deadline: Time.now + 60)
-  rescue GRPC::NotFound => e
-    # The task is no longer open (timed out, canceled): nothing left to report.
-    @logger.warn("task already closed: #{e.details}")
+    # The deadline covers every attempt of the retry policy together.
+    response = @stub.fail_activity_task(request, deadline: Time.now + 60)
+    @logger.info("reported: #{response.outcome} after #{response.attempts} SWF call(s)")
+    :done
   rescue GRPC::BadStatus => e
-    # INVALID_ARGUMENT is a bug here; the rest came back after the retry policy gave up.
-    @logger.error("could not report the failure: #{e.code} #{e.details}")
+    on_error(e)
+  end
+
+  # What each status code of FailActivityTask means for the worker (see ../README.md).
+  def on_error(error)
+    what = "#{error.class.name.split('::').last}: #{error.details}"
+    case error
+    when GRPC::NotFound
+      # SWF no longer knows the task (timed out, canceled, already reported): nothing to do.
+      @logger.warn("task already closed: #{what}")
+      :done
+    when GRPC::InvalidArgument
+      # A bug on this side (a malformed token, a field too long): the same call fails again.
+      @logger.error("could not report the failure, the request is wrong: #{what}")
+      :give_up
+    when GRPC::PermissionDenied
+      # The sidecar's AWS identity may not call SWF: that needs a person, not a retry.
+      @logger.error("could not report the failure, the sidecar may not call SWF: #{what}")
+      :give_up
+    when GRPC::ResourceExhausted
+      # The retry policy has already waited as long as the sidecar asked. retry-after-ms means the
+      # sidecar's queue was full: try again after that long. Without it SWF's quota, shared by the
+      # whole account, stayed exhausted: more calls only add load.
+      retry_after = error.metadata['retry-after-ms']
+      if retry_after
+        @logger.warn("the sidecar is full, try again in #{retry_after} ms: #{what}")
+        :retry_later
+      else
+        @logger.error("could not report the failure, SWF keeps throttling: #{what}")
+        :give_up
+      end
+    when GRPC::Unavailable
+      # Every attempt of the policy failed: the sidecar is down or draining, or SWF is out of
+      # reach. Try again later.
+      @logger.warn("could not report the failure yet: #{what}")
+      :retry_later
+    when GRPC::DeadlineExceeded, GRPC::Cancelled
+      # No answer in time. A report the sidecar accepted is delivered anyway, and a second one is
+      # absorbed (the sidecar dedupes task tokens): calling again is safe.
+      @logger.warn("no answer in time, try again: #{what}")
+      :retry_later
+    else
+      # Unknown, Internal, ...: an answer nobody planned for is not known to be transient.
+      @logger.error("could not report the failure: #{what}")
+      :give_up
+    end
   end
 
   private
