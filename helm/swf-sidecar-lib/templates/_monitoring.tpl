@@ -146,7 +146,7 @@ groups:
           severity: warning
         annotations:
           summary: swf-sidecar refuses reports ({{ "{{ $labels.reason }}" }})
-          description: '{{ $where }} refused {{ "{{ $value | humanize }}" }} reports in 5 minutes because its {{ "{{ $labels.reason }}" }}; workers get RESOURCE_EXHAUSTED.'
+          description: '{{ $where }} refused {{ "{{ $value | humanize }}" }} reports in 5 minutes ({{ "{{ $labels.reason }}" }}); workers get RESOURCE_EXHAUSTED.'
           runbook_url: {{ $runbook }}#swfsidecarrejectingreports
       {{- if $s.fleet.redisUrlSecret.name }}
       - alert: SwfSidecarFleetLimiterUnreachable
