@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { type Clock, type RandomSource, systemClock } from './clock.js';
-import type { SidecarConfig } from './config.js';
+import { defaultFleetKey, type SidecarConfig } from './config.js';
 import { createDeliveryPipeline } from './delivery/delivery-pipeline.js';
 import type { DeliveryService } from './delivery/delivery-service.js';
 import type { Dispatcher } from './delivery/dispatcher.js';
@@ -11,11 +11,13 @@ import { loadServerCredentials } from './grpc/server-credentials.js';
 import { FileJournal } from './journal/file-journal.js';
 import type { Journal } from './journal/journal.js';
 import { createLogger, type Logger } from './logger.js';
-import { SidecarMetrics } from './metrics.js';
+import { FleetMetrics, SidecarMetrics } from './metrics.js';
 import { type RunningOpsServer, startOpsServer } from './ops/ops-http-server.js';
+import type { FleetRateLimiter } from './rate/fleet-rate-limiter.js';
 import { LocalRateLimiter } from './rate/local-rate-limiter.js';
 import type { RateLimiter } from './rate/rate-limiter.js';
-import { AwsSwfPort } from './swf/aws-swf-port.js';
+import { parseRedisUrl } from './rate/redis-url.js';
+import { AwsSwfPort, type WarmUpReport } from './swf/aws-swf-port.js';
 import type { SwfPort } from './swf/swf-port.js';
 
 /** What tests (or another embedding) may replace; everything else is built from the config. */
@@ -55,8 +57,24 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
       ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight })
       : undefined;
   const swf: SwfPort = deps.swf ?? awsPort!;
-  const limiter =
-    deps.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
+  // Region, endpoint and credentials resolved before ready, so the first reports do not pay
+  // for it (and so a missing region or credentials shows in the log at once).
+  const warm = awsPort === undefined ? undefined : await awsPort.warmUp();
+  if (warm !== undefined) {
+    const warmLog = { swf_endpoint: warm.endpoint, signing_region: warm.signingRegion };
+    if (warm.errors.length === 0) logger.info(warmLog, 'SWF client ready');
+    else
+      logger.warn(
+        { ...warmLog, errors: warm.errors.map((error) => error.message) },
+        'SWF client not fully resolved yet; will retry on first send',
+      );
+  }
+  const local = new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
+  const fleet =
+    deps.limiter === undefined && config.redisUrl !== ''
+      ? await startFleetLimiter(config, warm, { local, metrics, clock, random, logger })
+      : undefined;
+  const limiter: RateLimiter = deps.limiter ?? fleet ?? local;
 
   const journal: Journal | undefined =
     config.journalDir === ''
@@ -71,18 +89,6 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     logger,
     journal,
   });
-  if (awsPort !== undefined) {
-    // Region, endpoint and credentials resolved before ready, so the first reports do not pay
-    // for it (and so a missing region or credentials shows in the log at once).
-    const warm = await awsPort.warmUp();
-    const warmLog = { swf_endpoint: warm.endpoint, signing_region: warm.signingRegion };
-    if (warm.errors.length === 0) logger.info(warmLog, 'SWF client ready');
-    else
-      logger.warn(
-        { ...warmLog, errors: warm.errors.map((error) => error.message) },
-        'SWF client not fully resolved yet; will retry on first send',
-      );
-  }
   if (journal !== undefined) {
     metrics.journalStats = () => journal.stats();
     await replayJournal(journal, service, metrics, logger);
@@ -117,6 +123,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     );
   } catch (error) {
     await ops.close();
+    await fleet?.close();
     throw error;
   }
   ready = true;
@@ -132,6 +139,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     logger.info({ outstanding: service.stats().items, grace_ms: config.shutdownGraceMs }, 'draining');
     const drained = await service.drain(config.shutdownGraceMs);
     await journal?.close();
+    // Unused permits go back to the fleet (one lease, bounded by its timeout).
+    await fleet?.close();
     // Every waiting caller has its answer now; give the transport a moment to flush them.
     await grpc.stop(1_000);
     await ops.close();
@@ -148,6 +157,50 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     dispatcher,
     shutdown: () => (shutdownPromise ??= shutdown()),
   };
+}
+
+/**
+ * Fleet mode (SWF_SIDECAR_REDIS_URL set): the Redis client and the fleet limiter are loaded only
+ * now, so a sidecar outside a fleet never loads them. Joins the fleet before ready, bounded by
+ * the lease timeout; when Redis cannot be reached the sidecar starts on its local limit.
+ */
+async function startFleetLimiter(
+  config: SidecarConfig,
+  warm: WarmUpReport | undefined,
+  deps: { local: LocalRateLimiter; metrics: SidecarMetrics; clock: Clock; random: RandomSource; logger: Logger },
+): Promise<FleetRateLimiter> {
+  const [{ FleetRateLimiter }, { RedisFleetStore }] = await Promise.all([
+    import('./rate/fleet-rate-limiter.js'),
+    import('./rate/redis-fleet-store.js'),
+  ]);
+  const endpoint = parseRedisUrl(config.redisUrl);
+  // loadConfig validated the URL; this cannot happen.
+  if ('error' in endpoint) throw new Error(`SWF_SIDECAR_REDIS_URL: ${endpoint.error}`);
+  const region =
+    warm?.signingRegion ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'] ?? 'unknown-region';
+  const fleetKey = config.fleetKey === '' ? defaultFleetKey(region) : config.fleetKey;
+  const fleetMetrics = new FleetMetrics(deps.metrics.registry);
+  const store = new RedisFleetStore({
+    endpoint,
+    fleetKey,
+    fleetRatePerSecond: config.fleetRatePerSecond,
+    fleetBurst: config.fleetBurst,
+    random: deps.random,
+    onConnectionError: (error) =>
+      deps.logger.debug({ redis: endpoint.redacted, error: error.message }, 'fleet limiter: Redis connection error'),
+  });
+  const limiter = new FleetRateLimiter(
+    {
+      fleetRatePerSecond: config.fleetRatePerSecond,
+      fleetBurst: config.fleetBurst,
+      localRatePerSecond: config.ratePerSecond,
+      localBurst: config.burst,
+      describe: { redis: endpoint.redacted, fleetKey },
+    },
+    { store, local: deps.local, clock: deps.clock, random: deps.random, metrics: fleetMetrics, logger: deps.logger },
+  );
+  await limiter.start();
+  return limiter;
 }
 
 /** Reads back what a previous run left undelivered and queues it, before the sidecar is ready. */

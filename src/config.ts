@@ -1,5 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 import type { DeliveryMode } from './delivery/failure-report.js';
+import { parseRedisUrl, redactRedisUrl } from './rate/redis-url.js';
 
 /** The sidecar's settings, compiled from the environment: every field validated and defaulted. */
 export interface SidecarConfig {
@@ -31,6 +32,12 @@ export interface SidecarConfig {
   readonly journalMaxBytes: number;
   readonly defaultDelivery: DeliveryMode;
   readonly logLevel: LogLevel;
+  /** Empty: fleet mode off. Holds a password: log it only through redactRedisUrl. */
+  readonly redisUrl: string;
+  readonly fleetRatePerSecond: number;
+  readonly fleetBurst: number;
+  /** Empty: derived from the region at start-up (see defaultFleetKey). */
+  readonly fleetKey: string;
 }
 
 type Parser<T> = (raw: string) => T | { error: string };
@@ -42,6 +49,8 @@ interface Setting<K extends keyof SidecarConfig> {
   readonly parse: Parser<SidecarConfig[K]>;
   /** One line for the README's table and `--help`. */
   readonly help: string;
+  /** How a bad value is shown in the error (a secret is redacted). Default: as given. */
+  readonly show?: (raw: string) => string;
 }
 
 const integer =
@@ -75,6 +84,14 @@ const oneOf =
 
 const octalMode: Parser<number> = (raw) =>
   /^0?[0-7]{3}$/.test(raw) ? Number.parseInt(raw, 8) : { error: 'expected an octal file mode such as 0600' };
+
+const redisUrl: Parser<string> = (raw) => {
+  const parsed = parseRedisUrl(raw);
+  return 'error' in parsed ? parsed : raw.trim();
+};
+
+const fleetKey: Parser<string> = (raw) =>
+  /^[A-Za-z0-9_.:-]{1,200}$/.test(raw) ? raw : { error: 'expected 1 to 200 letters, digits or _ . : -' };
 
 const MIB = 1024 * 1024;
 
@@ -267,6 +284,35 @@ export const SETTINGS = [
     'Delivery for requests that leave it DELIVERY_UNSPECIFIED: confirmed or queued.',
   ),
   s('logLevel', 'SWF_SIDECAR_LOG_LEVEL', 'info', oneOf<LogLevel>(LOG_LEVELS), `Log level: ${LOG_LEVELS.join(', ')}.`),
+  s(
+    'redisUrl',
+    'SWF_SIDECAR_REDIS_URL',
+    '',
+    redisUrl,
+    'Fleet mode: redis://[user:password@]host:port[/db] or rediss:// (TLS) of the Redis that holds the SWF quota shared by every sidecar with the same fleet key. Empty: each sidecar holds only its own limit.',
+    redactRedisUrl,
+  ),
+  s(
+    'fleetRatePerSecond',
+    'SWF_SIDECAR_FLEET_RATE_PER_SECOND',
+    100,
+    positiveNumber,
+    "Fleet mode: SWF calls per second for all sidecars sharing the fleet key together. Half of SWF's account refill (200/s) by default.",
+  ),
+  s(
+    'fleetBurst',
+    'SWF_SIDECAR_FLEET_BURST',
+    200,
+    integer(1),
+    "Fleet mode: the shared bucket's size. A tenth of SWF's account bucket (2000) by default.",
+  ),
+  s(
+    'fleetKey',
+    'SWF_SIDECAR_FLEET_KEY',
+    '',
+    fleetKey,
+    'Fleet mode: names the shared budget. Empty: swf:REGION:RespondActivityTaskFailed, REGION as the SDK resolves it. Put the account id in it when one Redis serves several AWS accounts.',
+  ),
 ] as const;
 
 function s<K extends keyof SidecarConfig>(
@@ -275,8 +321,14 @@ function s<K extends keyof SidecarConfig>(
   defaultValue: SidecarConfig[K],
   parse: Parser<SidecarConfig[K]>,
   help: string,
+  show?: (raw: string) => string,
 ): Setting<K> {
-  return { key, env, default: defaultValue, parse, help };
+  return { key, env, default: defaultValue, parse, help, ...(show === undefined ? {} : { show }) };
+}
+
+/** The fleet key when SWF_SIDECAR_FLEET_KEY is empty: one budget per region and API, never shared across regions. */
+export function defaultFleetKey(region: string): string {
+  return `swf:${region}:RespondActivityTaskFailed`;
 }
 
 export class ConfigError extends Error {
@@ -301,7 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SidecarConfig 
     }
     const parsed = setting.parse(raw);
     if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
-      problems.push(`${setting.env}: ${parsed.error}, got ${JSON.stringify(raw)}`);
+      problems.push(`${setting.env}: ${parsed.error}, got ${JSON.stringify(setting.show?.(raw) ?? raw)}`);
     } else {
       values[setting.key] = parsed;
     }

@@ -4,6 +4,9 @@ import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 
 export type SwfCallOutcome =
   'delivered' | 'throttled' | 'transient' | 'not_found' | 'permission_denied' | 'invalid_argument' | 'unknown';
 
+/** Why a Redis call of the fleet limiter failed (src/rate/fleet-store.ts). */
+export type FleetRedisErrorKind = 'timeout' | 'connection' | 'auth' | 'other';
+
 export type RejectionReason = 'invalid_argument' | 'queue_full' | 'journal_full' | 'shutting_down' | 'invalid_batch';
 export type DeliveryFinalResult =
   | 'delivered'
@@ -199,6 +202,70 @@ export class SidecarMetrics {
       name: 'swf_sidecar_journal_corrupt_bytes_total',
       help: 'Bytes of torn or corrupt journal data skipped at start-up.',
       registers,
+    });
+  }
+}
+
+/**
+ * The fleet limiter's metrics (SWF_SIDECAR_REDIS_URL set), on the sidecar's registry. Registered
+ * only in fleet mode, so that `swf_sidecar_fleet_limiter_up == 0` means a fleet member on its
+ * local fallback, never a sidecar that was not asked to join a fleet.
+ */
+export class FleetMetrics {
+  readonly up: Gauge;
+  readonly leases: Counter<'result'>;
+  readonly permits: Counter<'kind'>;
+  readonly redisErrors: Counter<'kind'>;
+  readonly fallbacks: Counter;
+  readonly fleetRate: Gauge;
+  /** Read at scrape time. */
+  permitsHeld: (() => number) | undefined;
+  readonly held: Gauge;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.up = new Gauge({
+      name: 'swf_sidecar_fleet_limiter_up',
+      help: "1 while the sidecar draws on the fleet's shared budget in Redis, 0 while it falls back to its local limit.",
+      registers,
+    });
+    this.leases = new Counter({
+      name: 'swf_sidecar_fleet_leases_total',
+      help: 'Lease calls to Redis (one round trip each), by result (ok, failed).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.permits = new Counter({
+      name: 'swf_sidecar_fleet_permits_total',
+      help: "SWF call permits leased from the fleet's bucket (leased) and given back unused (returned).",
+      labelNames: ['kind'],
+      registers,
+    });
+    this.redisErrors = new Counter({
+      name: 'swf_sidecar_fleet_redis_errors_total',
+      help: 'Redis errors seen by the fleet limiter, by kind (timeout, connection, auth, other).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'swf_sidecar_fleet_fallbacks_total',
+      help: 'Times the sidecar lost Redis and fell back to its local limit.',
+      registers,
+    });
+    this.fleetRate = new Gauge({
+      name: 'swf_sidecar_fleet_rate_per_second',
+      help: "The fleet's shared send rate as Redis last reported it (lowered by throttling seen anywhere in the fleet).",
+      registers,
+    });
+    const permitsHeld = (): number | undefined => this.permitsHeld?.();
+    this.held = new Gauge({
+      name: 'swf_sidecar_fleet_permits_held',
+      help: 'Leased permits this sidecar holds and has not used yet.',
+      registers,
+      collect() {
+        const held = permitsHeld();
+        if (held !== undefined) this.set(held);
+      },
     });
   }
 }

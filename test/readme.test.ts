@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { SETTINGS } from '../src/config.js';
-import { SidecarMetrics } from '../src/metrics.js';
+import { FleetMetrics, SidecarMetrics } from '../src/metrics.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
@@ -26,6 +26,8 @@ describe('README', () => {
 
   it('lists every metric the sidecar registers', async () => {
     const metrics = new SidecarMetrics(new Registry());
+    // Registered in fleet mode only (SWF_SIDECAR_REDIS_URL set).
+    new FleetMetrics(metrics.registry);
     for (const { name } of await metrics.registry.getMetricsAsJSON()) {
       if (name.startsWith('process_') || name.startsWith('nodejs_')) continue;
       assert.ok(readme.includes(`| \`${name}\` |`), `metric ${name} is not in the README's table`);

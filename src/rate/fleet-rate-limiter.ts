@@ -1,0 +1,407 @@
+import type { Clock, RandomSource, TimerHandle } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { FleetMetrics } from '../metrics.js';
+import { classifyFleetStoreError, type FleetStore, type LeaseReply } from './fleet-store.js';
+import { LeasePlanner } from './lease-planner.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface FleetRateLimiterOptions {
+  readonly fleetRatePerSecond: number;
+  readonly fleetBurst: number;
+  /** This sidecar's ceiling, and its whole limit while Redis cannot be reached. */
+  readonly localRatePerSecond: number;
+  readonly localBurst: number;
+  /** Where the budget lives, for log lines: the redacted Redis URL and the fleet key. */
+  readonly describe: { readonly redis: string; readonly fleetKey: string };
+  /** A lease unanswered this long has failed: the sidecar falls back to its local limit. */
+  readonly leaseTimeoutMs?: number;
+  /** While idle, one lease (returning nothing, asking nothing) this often keeps `up` honest. */
+  readonly idleHeartbeatMs?: number;
+  /** After a failure, the next try waits a random time up to this, doubling per failure... */
+  readonly retryBaseDelayMs?: number;
+  /** ...up to this. */
+  readonly retryMaxDelayMs?: number;
+}
+
+export interface FleetRateLimiterDeps {
+  readonly store: FleetStore;
+  /** The sidecar's own limiter: its ceiling while the fleet is up, its limit while it is down. */
+  readonly local: RateLimiter;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly metrics: FleetMetrics;
+  readonly logger: Logger;
+}
+
+type State = 'joining' | 'up' | 'down' | 'closed';
+
+/** The dispatcher polls this often while a lease it waits for is on its way. */
+const LEASE_WAIT_POLL_MS = 10;
+/** Throttled answers since the last lease that make the next lease go at once (the fleet slows down sooner). */
+const THROTTLES_TO_REPORT_AT_ONCE = 5;
+
+/**
+ * The fleet-wide limiter: the SWF quota of many sidecars, held in Redis (fleet-lease-script.ts)
+ * behind the same synchronous RateLimiter port as the local one.
+ *
+ * The hot path never waits on Redis. `tryAcquire` hands out permits leased earlier, and only as
+ * fast as this sidecar's own limiter allows (its ceiling). A lease loop in the background takes
+ * new permits, sized by the LeasePlanner, gives back what is not needed and reports SWF's
+ * answers, so the fleet's rate follows throttling seen anywhere.
+ *
+ * When Redis fails (an error, or no answer within `leaseTimeoutMs`) the sidecar falls back to its
+ * local limiter at once, logs it once and shows it in `swf_sidecar_fleet_limiter_up`; it tries
+ * again with jittered exponential backoff and rejoins at the first lease that succeeds. Permits
+ * held at the failure are dropped (Redis already counted them; they cannot be given back), and
+ * permits of a lease that answers after its timeout are given back on the next one.
+ */
+export class FleetRateLimiter implements RateLimiter {
+  private readonly planner: LeasePlanner;
+  private readonly leaseTimeoutMs: number;
+  private readonly idleHeartbeatMs: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly retryMaxDelayMs: number;
+  private state: State = 'joining';
+  /** Leased permits not yet handed out. */
+  private pool = 0;
+  /** Permits granted by leases that answered after their timeout: given back next time. */
+  private lateGranted = 0;
+  private consumed = 0;
+  private starved = false;
+  private answers = 0;
+  private throttled = 0;
+  private leaseInFlight = false;
+  private lastLeaseAtMs = Number.NEGATIVE_INFINITY;
+  private timer: TimerHandle | undefined;
+  private nextLeaseAtMs: number | undefined;
+  /** The scheduled lease is only the idle heartbeat (or a retry): demand may run one at once. */
+  private timerIsHeartbeat = false;
+  private failures = 0;
+  private downSinceMs: number | undefined;
+  private last: LeaseReply | undefined;
+  private joined = false;
+  /**
+   * While starved, a lease is spent evenly until the next one, not at once: the fleet's calls
+   * then follow its bucket's refill, and no second at SWF holds more than about the fleet rate.
+   */
+  private pace: TokenBucket | undefined;
+
+  constructor(
+    private readonly options: FleetRateLimiterOptions,
+    private readonly deps: FleetRateLimiterDeps,
+  ) {
+    this.planner = new LeasePlanner({
+      localRatePerSecond: options.localRatePerSecond,
+      localBurst: options.localBurst,
+      fleetRatePerSecond: options.fleetRatePerSecond,
+      fleetBurst: options.fleetBurst,
+    });
+    this.leaseTimeoutMs = options.leaseTimeoutMs ?? 500;
+    this.idleHeartbeatMs = options.idleHeartbeatMs ?? 10_000;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 250;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? 5_000;
+    deps.metrics.up.set(0);
+    deps.metrics.permitsHeld = () => Math.floor(this.pool);
+  }
+
+  /**
+   * Joins the fleet: one lease that asks for nothing, bounded by the lease timeout. Never
+   * rejects; when it fails the sidecar starts on its local limit and keeps trying.
+   */
+  start(): Promise<void> {
+    return new Promise((resolve) => this.runLease(resolve));
+  }
+
+  tryAcquire(wanted: number): number {
+    if (this.state === 'down' || this.state === 'closed') {
+      const granted = this.deps.local.tryAcquire(wanted);
+      this.consumed += granted;
+      return granted;
+    }
+    const now = this.deps.clock.now();
+    const inPool = Math.min(wanted, Math.floor(this.pool));
+    const fromPool = this.pace === undefined || inPool === 0 ? inPool : this.pace.tryTake(inPool, now);
+    const granted = fromPool > 0 ? this.deps.local.tryAcquire(fromPool) : 0;
+    this.pool -= granted;
+    this.consumed += granted;
+    if (fromPool < wanted) {
+      this.starved = true;
+      this.onStarved();
+    }
+    return granted;
+  }
+
+  msUntilAvailable(): number {
+    if (this.state === 'down' || this.state === 'closed') return this.deps.local.msUntilAvailable();
+    if (this.pool >= 1) {
+      const paced = this.pace?.msUntilToken(this.deps.clock.now()) ?? 0;
+      return Math.max(paced, this.deps.local.msUntilAvailable());
+    }
+    if (this.leaseInFlight || this.nextLeaseAtMs === undefined) return LEASE_WAIT_POLL_MS;
+    return Math.max(1, Math.ceil(this.nextLeaseAtMs - this.deps.clock.now()) + 1);
+  }
+
+  onAnswer(throttled: boolean): void {
+    this.deps.local.onAnswer(throttled);
+    if (this.state === 'closed') return;
+    this.answers += 1;
+    if (!throttled) return;
+    this.throttled += 1;
+    if (this.state === 'up' && this.throttled >= THROTTLES_TO_REPORT_AT_ONCE && this.mayLeaseEarly()) {
+      this.runLease();
+    }
+  }
+
+  currentRatePerSecond(): number {
+    const local = this.deps.local.currentRatePerSecond();
+    return this.state === 'up' && this.last !== undefined ? Math.min(local, this.last.fleetRatePerSecond) : local;
+  }
+
+  /** Whether the fleet's budget is in use (false while on the local fallback). */
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+
+  /**
+   * Stops the lease loop, gives unused permits back (one lease, bounded by the timeout) and
+   * closes the store. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasUp = this.state === 'up';
+    this.state = 'closed';
+    this.clearTimer();
+    const returned = Math.floor(this.pool) + this.lateGranted;
+    this.pool = 0;
+    if (wasUp && returned > 0 && !this.leaseInFlight) {
+      await this.withTimeout(this.deps.store.lease({ requested: 0, returned, answers: 0, throttled: 0 })).then(
+        () => this.deps.metrics.permits.inc({ kind: 'returned' }, returned),
+        () => undefined,
+      );
+    }
+    await this.deps.store.close();
+  }
+
+  private onStarved(): void {
+    if (this.state !== 'up' || this.leaseInFlight) return;
+    // Demand after an idle spell: lease now. Otherwise only when the fleet had permits to spare
+    // at the last look; when it had none, leasing sooner would only cost Redis more calls.
+    const spare = (this.last?.fleetTokens ?? 0) >= this.planner.permitsPerLease;
+    if (this.timerIsHeartbeat || this.timer === undefined || (spare && this.mayLeaseEarly())) this.runLease();
+  }
+
+  private mayLeaseEarly(): boolean {
+    return !this.leaseInFlight && this.deps.clock.now() - this.lastLeaseAtMs >= this.planner.minIntervalMs;
+  }
+
+  private runLease(done?: () => void): void {
+    if (this.leaseInFlight || this.state === 'closed') {
+      done?.();
+      return;
+    }
+    this.clearTimer();
+    const { clock, store } = this.deps;
+    const now = clock.now();
+    const wasIdle = this.timerIsHeartbeat;
+    if (wasIdle) this.planner.resetTiming();
+    const last = this.last;
+    const plan = this.planner.plan({
+      nowMs: now,
+      pool: this.pool,
+      consumed: this.consumed,
+      starved: this.starved,
+      ...(last === undefined
+        ? {}
+        : {
+            fleet: {
+              ratePerSecond: last.fleetRatePerSecond,
+              leasesPerSecond: last.leasesPerSecond,
+              spare: last.fleetTokens >= this.planner.permitsPerLease,
+            },
+          }),
+    });
+    const returnedFromPool = this.state === 'up' ? Math.min(plan.returned, Math.floor(this.pool)) : 0;
+    const request = {
+      requested: plan.requested,
+      returned: returnedFromPool + this.lateGranted,
+      answers: this.answers,
+      throttled: this.throttled,
+    };
+    this.pool -= returnedFromPool;
+    this.lateGranted = 0;
+    this.consumed = 0;
+    this.starved = false;
+    this.answers = 0;
+    this.throttled = 0;
+    this.leaseInFlight = true;
+    this.lastLeaseAtMs = now;
+
+    let settled = false;
+    const timeout = clock.setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      const error = Object.assign(new Error(`no answer from Redis within ${this.leaseTimeoutMs} ms`), {
+        code: 'ETIMEDOUT',
+      });
+      this.onLeaseFailed(error);
+      done?.();
+    }, this.leaseTimeoutMs);
+    store.lease(request).then(
+      (reply) => {
+        this.leaseInFlight = false;
+        if (settled) {
+          // Answered after its timeout: the sidecar already moved on. Give the permits back, and
+          // take the answer as a sign that Redis is back.
+          this.lateGranted += reply.granted;
+          this.deps.metrics.permits.inc({ kind: 'leased' }, reply.granted);
+          if (this.state === 'down') this.scheduleLease(0, true);
+          return;
+        }
+        settled = true;
+        clock.clearTimeout(timeout);
+        this.onLeaseOk(reply, request.returned, plan.idle, plan.starved);
+        done?.();
+      },
+      (error: unknown) => {
+        this.leaseInFlight = false;
+        if (settled) {
+          if (this.state === 'down') this.scheduleRetry();
+          return;
+        }
+        settled = true;
+        clock.clearTimeout(timeout);
+        this.onLeaseFailed(error);
+        done?.();
+      },
+    );
+  }
+
+  private onLeaseOk(reply: LeaseReply, returned: number, idle: boolean, starved: boolean): void {
+    if (this.state === 'closed') return;
+    const { metrics, logger, clock } = this.deps;
+    metrics.leases.inc({ result: 'ok' });
+    if (reply.granted > 0) metrics.permits.inc({ kind: 'leased' }, reply.granted);
+    if (returned > 0) metrics.permits.inc({ kind: 'returned' }, returned);
+    metrics.fleetRate.set(reply.fleetRatePerSecond);
+    const log = { redis: this.options.describe.redis, fleet_key: this.options.describe.fleetKey };
+    if (reply.fresh && this.joined) {
+      logger.info(
+        log,
+        'fleet limiter: Redis had no state for the fleet (expired, or restarted empty); a full bucket again',
+      );
+    }
+    if (this.state !== 'up') {
+      if (!this.joined) {
+        logger.info(
+          {
+            ...log,
+            fleet_rate_per_second: this.options.fleetRatePerSecond,
+            fleet_burst: this.options.fleetBurst,
+          },
+          "fleet limiter: joined the fleet's shared budget in Redis",
+        );
+      } else {
+        const downMs = this.downSinceMs === undefined ? 0 : clock.now() - this.downSinceMs;
+        logger.info(
+          { ...log, down_ms: Math.round(downMs) },
+          "fleet limiter: Redis is back; using the fleet's shared budget again",
+        );
+      }
+      this.joined = true;
+      this.state = 'up';
+      this.failures = 0;
+      this.downSinceMs = undefined;
+      metrics.up.set(1);
+    }
+    this.last = reply;
+    this.pool += reply.granted;
+    this.planner.onGranted(reply.granted, clock.now());
+    if (idle && this.pool < 1) {
+      this.pace = undefined;
+      this.scheduleLease(this.idleHeartbeatMs, true);
+      return;
+    }
+    // Jittered (0.5x to 1.5x), so that sidecars leasing at the same pace do not keep one order:
+    // a lease takes what the bucket gained since the one before, so the sidecar right after a
+    // gap gets more, and only a shuffled order shares that out evenly.
+    const intervalMs = this.planner.intervalMs(starved) * (0.5 + this.deps.random());
+    this.pace = starved
+      ? new TokenBucket((this.pool * 1000) / intervalMs, Math.max(1, Math.ceil(this.pool / 10)), clock.now())
+      : undefined;
+    this.scheduleLease(intervalMs, false);
+  }
+
+  private onLeaseFailed(error: unknown): void {
+    if (this.state === 'closed') return;
+    const { metrics, logger, clock } = this.deps;
+    const kind = classifyFleetStoreError(error);
+    metrics.leases.inc({ result: 'failed' });
+    metrics.redisErrors.inc({ kind });
+    this.failures += 1;
+    if (this.state !== 'down') {
+      this.state = 'down';
+      this.downSinceMs = clock.now();
+      // The permits held were counted by Redis already; they cannot be given back now.
+      this.pool = 0;
+      this.pace = undefined;
+      metrics.up.set(0);
+      metrics.fallbacks.inc();
+      logger.warn(
+        {
+          redis: this.options.describe.redis,
+          fleet_key: this.options.describe.fleetKey,
+          error_kind: kind,
+          error: error instanceof Error ? error.message : String(error),
+          local_rate_per_second: this.options.localRatePerSecond,
+          local_burst: this.options.localBurst,
+        },
+        kind === 'auth'
+          ? "fleet limiter: Redis refused the credentials in SWF_SIDECAR_REDIS_URL; sending at this sidecar's local limit until it accepts them"
+          : "fleet limiter: cannot reach Redis; sending at this sidecar's local limit until it can",
+      );
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** Math.min(this.failures - 1, 20));
+    // Half fixed, half random: sidecars that lost Redis together do not all come back at once.
+    this.scheduleLease(ceiling / 2 + this.deps.random() * (ceiling / 2), true);
+  }
+
+  private scheduleLease(delayMs: number, heartbeat: boolean): void {
+    if (this.state === 'closed') return;
+    this.clearTimer();
+    this.timerIsHeartbeat = heartbeat;
+    this.nextLeaseAtMs = this.deps.clock.now() + delayMs;
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.nextLeaseAtMs = undefined;
+      this.runLease();
+    }, delayMs);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.nextLeaseAtMs = undefined;
+    this.timerIsHeartbeat = false;
+  }
+
+  private withTimeout<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.deps.clock.setTimeout(() => reject(new Error('timeout')), this.leaseTimeoutMs);
+      promise.then(
+        (value) => {
+          this.deps.clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.deps.clock.clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Helpers of the fleet tests: a fleet of built sidecar processes in front of one fake SWF, load
+ * spread over them, and what SWF saw. Needs `npm run build`.
+ */
+import assert from 'node:assert/strict';
+import type { FakeSwf, FakeSwfCall } from '../support/fake-swf.js';
+import { connectClient, type ActivityTasksTestClient } from '../support/grpc-client.js';
+import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
+import { metricsText, sumOf, until } from '../robustness/robustness-support.js';
+
+export interface Fleet {
+  readonly sidecars: readonly SidecarProcess[];
+  readonly clients: readonly ActivityTasksTestClient[];
+  stop(): Promise<void>;
+}
+
+/** Starts `size` sidecars with the same settings (in parallel) and a gRPC client for each. */
+export async function startFleet(size: number, env: Record<string, string>): Promise<Fleet> {
+  const started = await Promise.allSettled(
+    Array.from({ length: size }, () =>
+      spawnSidecar({ SWF_SIDECAR_SHUTDOWN_GRACE_MS: '1000', ...env }, { readyTimeoutMs: 30_000 }),
+    ),
+  );
+  const sidecars = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(sidecars.map((s) => s.stop('SIGKILL')));
+    throw failed.reason;
+  }
+  const clients = sidecars.map((s) => connectClient(s.grpcAddress));
+  return {
+    sidecars,
+    clients,
+    async stop() {
+      for (const client of clients) client.close();
+      await Promise.all(sidecars.map((s) => s.stop()));
+    },
+  };
+}
+
+/**
+ * Sends `perSidecar` QUEUED reports to every sidecar, in batches of 100, all at once; each must
+ * be accepted. Returns every token sent.
+ */
+export async function sendQueued(fleet: Fleet, prefix: string, perSidecar: number): Promise<string[]> {
+  const all: string[] = [];
+  await Promise.all(
+    fleet.clients.map(async (client, i) => {
+      const tokens = Array.from({ length: perSidecar }, (_, k) => `${prefix}-${i}-${String(k).padStart(5, '0')}`);
+      all.push(...tokens);
+      for (let k = 0; k < tokens.length; k += 100) {
+        const batch = tokens.slice(k, k + 100);
+        const response = await client.failMany({
+          tasks: batch.map((taskToken) => ({ taskToken, delivery: 'DELIVERY_QUEUED' })),
+        });
+        assert.ok(
+          response.results.every((r) => r.code === 0 && r.outcome === 'OUTCOME_QUEUED'),
+          `sidecar ${i} refused reports: ${JSON.stringify(response.results.find((r) => r.code !== 0))}`,
+        );
+      }
+    }),
+  );
+  return all;
+}
+
+/** Waits (bounded) until SWF accepted every one of `tokens`. */
+export async function untilAllAccepted(fake: FakeSwf, tokens: readonly string[], timeoutMs: number): Promise<void> {
+  const wanted = new Set(tokens);
+  await until(() => fake.accepted().filter((c) => wanted.has(c.taskToken ?? '')).length >= wanted.size, {
+    timeoutMs,
+    intervalMs: 100,
+    describe: () => `accepted ${fake.accepted().filter((c) => wanted.has(c.taskToken ?? '')).length} of ${wanted.size}`,
+  });
+}
+
+/** Sum of one metric over every sidecar of the fleet. */
+export async function fleetSum(fleet: Fleet, metric: string, labels: Record<string, string> = {}): Promise<number> {
+  const texts = await Promise.all(fleet.sidecars.map((s) => metricsText(s)));
+  return texts.reduce((sum, text) => sum + sumOf(text, metric, labels), 0);
+}
+
+/** One metric of each sidecar. */
+export async function perSidecar(fleet: Fleet, metric: string, labels: Record<string, string> = {}): Promise<number[]> {
+  return Promise.all(fleet.sidecars.map(async (s) => sumOf(await metricsText(s), metric, labels)));
+}
+
+export interface RunFigures {
+  readonly calls: number;
+  readonly throttled: number;
+  readonly throttledShare: number;
+  readonly accepted: number;
+  /** Accepted per second from the first call to the last acceptance, less `freeAtStart`. */
+  readonly goodputPerSecond: number;
+  /** The most calls in any 1 s window that starts `afterMs` or more after the first call. */
+  readonly maxCallsPerSecondAfter: number;
+  readonly maxCallsInFirstSecond: number;
+  readonly durationMs: number;
+}
+
+/** What SWF saw of one run. `freeAtStart`: accepted calls a full bucket let through at once. */
+export function figures(calls: readonly FakeSwfCall[], freeAtStart: number, afterMs = 1000): RunFigures {
+  const accepted = calls.filter((c) => c.answer === 'accepted');
+  const throttled = calls.filter((c) => c.answer === 'ThrottlingException').length;
+  const times = calls.map((c) => c.atMs).sort((a, b) => a - b);
+  const first = times[0] ?? 0;
+  const lastAccepted = Math.max(...accepted.map((c) => c.atMs));
+  const durationMs = lastAccepted - first;
+  const maxIn = (fromMs: number, toMs: number): number => {
+    let best = 0;
+    let end = 0;
+    for (let start = 0; start < times.length; start++) {
+      const t = times[start]!;
+      if (t < fromMs || t > toMs) continue;
+      end = Math.max(end, start);
+      while (end < times.length && times[end]! < t + 1000) end++;
+      best = Math.max(best, end - start);
+    }
+    return best;
+  };
+  return {
+    calls: calls.length,
+    throttled,
+    throttledShare: calls.length === 0 ? 0 : throttled / calls.length,
+    accepted: accepted.length,
+    goodputPerSecond: ((accepted.length - freeAtStart) * 1000) / durationMs,
+    maxCallsPerSecondAfter: maxIn(first + afterMs, Number.POSITIVE_INFINITY),
+    maxCallsInFirstSecond: maxIn(first, first),
+    durationMs,
+  };
+}
