@@ -57,8 +57,13 @@ examples_setup() {
     echo "filling ~/.m2 for examples/java (one build)"
     local java_out
     java_out=$(mktemp -d)
-    "$mvn" -B -q -Dstyle.color=never -f "$root/examples/java/pom.xml" -Dexample.buildDir="$java_out" package
-    rm -rf "$java_out"
+    # Maven prints its errors on stdout, with colour codes even when quiet: shown only on failure.
+    if ! "$mvn" -B -q -f "$root/examples/java/pom.xml" -Dexample.buildDir="$java_out" package >"$java_out.log" 2>&1; then
+      cat "$java_out.log" >&2
+      rm -rf "$java_out" "$java_out.log"
+      return 1
+    fi
+    rm -rf "$java_out" "$java_out.log"
     touch "$m2_stamp"
   fi
 

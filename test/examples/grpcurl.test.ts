@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { activityTaskFailedEvents, openActivityTasks, startMoto, type Moto } from '../support/moto.js';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
+import { debianTool } from '../support/debian-tools.js';
 import { goBinary } from '../support/example-tools.js';
 import { EXAMPLES, run } from './support.js';
 
@@ -64,6 +65,7 @@ describe('grpcurl against a sidecar in front of moto', () => {
   });
 
   test('shell/fail-task.sh with SWF_SIDECAR_CLIENT=grpcurl fails a real task and maps the exit codes', async () => {
+    debianTool('jq'); // the script builds grpcurl's JSON with jq
     const script = join(EXAMPLES, 'shell', 'fail-task.sh');
     const shellEnv = {
       PATH: `${dirname(grpcurl)}:${process.env['PATH'] ?? ''}`,

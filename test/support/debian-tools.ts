@@ -8,6 +8,7 @@ const TOOLS = {
   grpcRuby: ['/usr/bin/grpc_ruby_plugin', 'protobuf-compiler-grpc'],
   python: ['/usr/bin/python3', 'python3-grpcio python3-boto3'],
   ruby: ['/usr/bin/ruby', 'ruby-grpc'],
+  jq: ['/usr/bin/jq', 'jq'],
 } as const;
 
 /** The tool's path; fails the test (never skips it) when the package is missing. */
