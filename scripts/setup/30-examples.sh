@@ -25,7 +25,7 @@ examples_setup() {
   # Go: the machine's toolchain (/usr/local/go on this kind of machine).
   local go
   go=$(command -v go || echo /usr/local/go/bin/go)
-  [ -x "$go" ] || { echo "the Go toolchain (go, 1.24 or later) is required: /usr/local/go/bin/go" >&2; return 1; }
+  [ -x "$go" ] || { echo "the Go toolchain (go, 1.26 or later: examples/go/go.mod) is required: /usr/local/go/bin/go" >&2; return 1; }
   export SWF_SIDECAR_GO=$go
   local gobin="$SWF_SIDECAR_CACHE/examples-go-bin-gen-go-$protoc_gen_go-gen-go-grpc-$protoc_gen_go_grpc-grpcurl-$grpcurl"
   if [ ! -x "$gobin/protoc-gen-go" ] || [ ! -x "$gobin/protoc-gen-go-grpc" ] || [ ! -x "$gobin/grpcurl" ]; then
@@ -58,7 +58,7 @@ examples_setup() {
     local java_out
     java_out=$(mktemp -d)
     # Maven prints its errors on stdout, with colour codes even when quiet: shown only on failure.
-    if ! "$mvn" -B -q -f "$root/examples/java/pom.xml" -Dexample.buildDir="$java_out" package >"$java_out.log" 2>&1; then
+    if ! MAVEN_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" "$mvn" -B -q -f "$root/examples/java/pom.xml" -Dexample.buildDir="$java_out" package >"$java_out.log" 2>&1; then
       cat "$java_out.log" >&2
       rm -rf "$java_out" "$java_out.log"
       return 1
