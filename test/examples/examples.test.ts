@@ -183,6 +183,19 @@ describe('examples against a sidecar in front of moto', () => {
     }
   });
 
+  test('ruby/worker.rb says what each status code means: INVALID_ARGUMENT is given up', async () => {
+    const script = [
+      `require ${JSON.stringify(join(EXAMPLES, 'ruby', 'worker.rb'))}`,
+      "puts SidecarReporter.new.fail_task('not-a-real-token', RuntimeError.new('boom'))",
+    ].join('\n');
+    const result = await run(debianTool('ruby'), ['-I', gen, '-e', script], {
+      env: { PATH: process.env['PATH'] ?? '', SWF_SIDECAR_ADDRESS: sidecar.grpcAddress },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'give_up\n');
+    assert.match(result.stderr, /ERROR -- : could not report the failure, the request is wrong: InvalidArgument: /);
+  });
+
   test('shell/fail-task.sh reports through the CLI and passes its exit codes on', async () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin, { recursive: true });
