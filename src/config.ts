@@ -334,7 +334,8 @@ export function defaultFleetKey(region: string): string {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    // One line, so a log collector keeps it whole: "invalid configuration: A: ...; B: ...".
+    super(`invalid configuration: ${problems.join('; ')}`);
   }
 }
 
