@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { startTestSidecar, type TestSidecar } from '../support/in-process-sidecar.js';
 import { settle } from '../support/manual-clock.js';
+import { until } from '../support/until.js';
 import { healthStatus, reflectedServices } from '../support/ops-clients.js';
 import { DELIVERED, ScriptedSwf, THROTTLED, TRANSIENT, plainReport, rejected } from '../support/scripted-swf.js';
 
@@ -166,17 +167,32 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     const sidecar = await start(swf);
     const error = sidecar.client.failError({ taskToken: 'late-caller' }, { deadlineMs: 100 });
     await swf.untilCalls(1);
+    // The server's own deadline is its receipt time + 100 ms: no later than 100 ms from now. Before
+    // it, the server knows only of the client's RST_STREAM, which looks like a cancellation. The
+    // deadline is a wall-clock date (no fake clock reaches it), so wait for the date itself.
+    const serverDeadlinePassed = Date.now() + 100;
     assert.equal((await error).code, status.DEADLINE_EXCEEDED);
     assert.equal(swf.calls[0]?.signal.aborted, false, 'the SWF call goes on');
+    await until(() => Date.now() > serverDeadlinePassed, { timeoutMs: 1_000, describe: () => 'the deadline' });
     swf.calls[0]?.answer(DELIVERED);
     await settle();
     assert.equal(await sidecar.sample('swf_sidecar_deliveries_total{mode="confirmed",result="delivered"}'), 1);
-    assert.equal(
-      await sidecar.sample(
-        'grpc_server_handled_total{grpc_type="unary",grpc_service="swfsidecar.v1.ActivityTasks",grpc_method="FailActivityTask",grpc_code="DEADLINE_EXCEEDED"}',
-      ),
-      1,
+    // The server records the status when the handler ends, which the client (gone at its deadline)
+    // does not wait for: wait for the record, then check its code.
+    const handled = (code: string) =>
+      sidecar.sample(
+        `grpc_server_handled_total{grpc_type="unary",grpc_service="swfsidecar.v1.ActivityTasks",grpc_method="FailActivityTask",grpc_code="${code}"}`,
+      );
+    const codes = ['OK', 'CANCELLED', 'DEADLINE_EXCEEDED'];
+    let recorded: number[] = [];
+    await until(
+      async () => {
+        recorded = await Promise.all(codes.map(handled));
+        return recorded.some((count) => count > 0);
+      },
+      { timeoutMs: 5_000, intervalMs: 10, describe: () => 'a grpc_server_handled_total sample' },
     );
+    assert.deepEqual(recorded, [0, 0, 1], `${codes.join(', ')}`);
   });
 
   it('a caller that cancels gets CANCELLED, and the report is still delivered', async () => {

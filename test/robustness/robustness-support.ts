@@ -4,26 +4,10 @@
  * saw per token.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FakeSwf, FakeSwfCall } from '../support/fake-swf.js';
 import type { SidecarProcess } from '../support/sidecar-process.js';
 
-/**
- * Polls `condition` every `intervalMs` until it holds; fails after `timeoutMs` with `describe()`
- * (the state it saw), so a hang shows what was missing.
- */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  options: { timeoutMs: number; intervalMs?: number; describe: () => string },
-): Promise<void> {
-  const deadline = performance.now() + options.timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) {
-      assert.fail(`not reached within ${options.timeoutMs} ms: ${options.describe()}`);
-    }
-    await sleep(options.intervalMs ?? 50);
-  }
-}
+export { until } from '../support/until.js';
 
 /** The Prometheus text of a sidecar process's /metrics. */
 export async function metricsText(sidecar: SidecarProcess): Promise<string> {
