@@ -42,9 +42,13 @@ helm_module_dir() {
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
 }
 
-helm_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" || { echo "20-helm.sh: building helm failed" >&2; return 1 2>/dev/null || exit 1; }
-helm_go_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" ||
-  { echo "20-helm.sh: building kubeconform failed" >&2; return 1 2>/dev/null || exit 1; }
+# Both builds at once (about 4 minutes together on 2 cores, once; nothing when cached).
+helm_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" &
+helm_build_pid=$!
+helm_go_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" &
+kubeconform_build_pid=$!
+wait "$helm_build_pid" || { echo "20-helm.sh: building helm $HELM_VERSION failed" >&2; return 1 2>/dev/null || exit 1; }
+wait "$kubeconform_build_pid" || { echo "20-helm.sh: building kubeconform $KUBECONFORM_VERSION failed" >&2; return 1 2>/dev/null || exit 1; }
 export SWF_SIDECAR_HELM="$SWF_SIDECAR_CACHE/tools/helm-$HELM_VERSION/helm"
 export SWF_SIDECAR_KUBECONFORM="$SWF_SIDECAR_CACHE/tools/kubeconform-$KUBECONFORM_VERSION/kubeconform"
 
