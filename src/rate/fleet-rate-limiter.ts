@@ -2,7 +2,7 @@ import type { Clock, RandomSource, TimerHandle } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { FleetMetrics } from '../metrics.js';
 import { classifyFleetStoreError, type FleetStore, type LeaseReply } from './fleet-store.js';
-import { LeasePlanner } from './lease-planner.js';
+import { type LeasePlan, LeasePlanner } from './lease-planner.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -38,6 +38,8 @@ type State = 'joining' | 'up' | 'down' | 'closed';
 
 /** The dispatcher polls this often while a lease it waits for is on its way. */
 const LEASE_WAIT_POLL_MS = 10;
+/** A starved sidecar spends its permits at this much of the rate the fleet grants it. */
+const PACE_OVER_GRANT_RATE = 1.05;
 /** Throttled answers since the last lease that make the next lease go at once (the fleet slows down sooner). */
 const THROTTLES_TO_REPORT_AT_ONCE = 5;
 
@@ -82,8 +84,9 @@ export class FleetRateLimiter implements RateLimiter {
   private last: LeaseReply | undefined;
   private joined = false;
   /**
-   * While starved, a lease is spent evenly until the next one, not at once: the fleet's calls
-   * then follow its bucket's refill, and no second at SWF holds more than about the fleet rate.
+   * While starved, permits are spent evenly at about the rate the fleet grants them, not at once
+   * per lease: the fleet's calls then follow its bucket's refill, and no second at SWF holds much
+   * more than the fleet rate however the leases of the sidecars fall.
    */
   private pace: TokenBucket | undefined;
 
@@ -211,6 +214,9 @@ export class FleetRateLimiter implements RateLimiter {
       pool: this.pool,
       consumed: this.consumed,
       starved: this.starved,
+      // 0.5x to 1.5x: sidecars leasing at the same pace must not keep one order, since a lease
+      // takes what the bucket gained since the one before; only a shuffled order shares evenly.
+      jitter: 0.5 + this.deps.random(),
       ...(last === undefined
         ? {}
         : {
@@ -260,7 +266,7 @@ export class FleetRateLimiter implements RateLimiter {
         }
         settled = true;
         clock.clearTimeout(timeout);
-        this.onLeaseOk(reply, request.returned, plan.idle, plan.starved);
+        this.onLeaseOk(reply, request.returned, plan);
         done?.();
       },
       (error: unknown) => {
@@ -277,7 +283,7 @@ export class FleetRateLimiter implements RateLimiter {
     );
   }
 
-  private onLeaseOk(reply: LeaseReply, returned: number, idle: boolean, starved: boolean): void {
+  private onLeaseOk(reply: LeaseReply, returned: number, plan: LeasePlan): void {
     if (this.state === 'closed') return;
     const { metrics, logger, clock } = this.deps;
     metrics.leases.inc({ result: 'ok' });
@@ -317,18 +323,24 @@ export class FleetRateLimiter implements RateLimiter {
     this.last = reply;
     this.pool += reply.granted;
     this.planner.onGranted(reply.granted, clock.now());
-    if (idle && this.pool < 1) {
+    if (plan.idle && this.pool < 1) {
       this.pace = undefined;
       this.scheduleLease(this.idleHeartbeatMs, true);
       return;
     }
-    // Jittered (0.5x to 1.5x), so that sidecars leasing at the same pace do not keep one order:
-    // a lease takes what the bucket gained since the one before, so the sidecar right after a
-    // gap gets more, and only a shuffled order shares that out evenly.
-    const intervalMs = this.planner.intervalMs(starved) * (0.5 + this.deps.random());
-    this.pace = starved
-      ? new TokenBucket((this.pool * 1000) / intervalMs, Math.max(1, Math.ceil(this.pool / 10)), clock.now())
-      : undefined;
+    const intervalMs = plan.intervalMs;
+    if (plan.starved) {
+      // At the rate the fleet has been granting this sidecar (a moving average), so the pool
+      // absorbs how the leases happen to fall and the fleet's calls stay near its rate; faster
+      // only to spend a pool that grew beyond what that rate spends in three intervals.
+      const paceRate = Math.max(
+        PACE_OVER_GRANT_RATE * this.planner.grantRatePerSecond,
+        (this.pool * 1000) / (3 * intervalMs),
+      );
+      this.pace = new TokenBucket(paceRate, Math.max(1, Math.ceil(this.pool / 10)), clock.now());
+    } else {
+      this.pace = undefined;
+    }
     this.scheduleLease(intervalMs, false);
   }
 

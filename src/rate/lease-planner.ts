@@ -49,6 +49,11 @@ export interface LeaseDemand {
     /** The fleet's bucket held at least a lease's worth after the last reply. */
     readonly spare: boolean;
   };
+  /**
+   * The next interval is the planned one times this (default 1): the caller's random jitter,
+   * known before the lease so that its size matches the time it must last.
+   */
+  readonly jitter?: number;
 }
 
 export interface LeasePlan {
@@ -58,6 +63,8 @@ export interface LeasePlan {
   readonly idle: boolean;
   /** Demand exceeded the permits held: lease at the starved pace, spend the lease evenly. */
   readonly starved: boolean;
+  /** When to lease next (unless idle), in ms from now. */
+  readonly intervalMs: number;
 }
 
 /** Headroom over the demand while not starved, so a growing load is not always one lease behind. */
@@ -86,17 +93,19 @@ export class LeasePlanner {
     const elapsedMs =
       this.lastLeaseAtMs === undefined ? this.intervalMs() : Math.max(50, demand.nowMs - this.lastLeaseAtMs);
     this.lastLeaseAtMs = demand.nowMs;
-    if (demand.consumed === 0 && !demand.starved) return { requested: 0, returned: pool, idle: true, starved: false };
+    const intervalMs = this.intervalMs(demand.starved) * (demand.jitter ?? 1);
+    if (demand.consumed === 0 && !demand.starved) {
+      return { requested: 0, returned: pool, idle: true, starved: false, intervalMs };
+    }
     const { localRatePerSecond, localBurst, fleetBurst } = this.options;
     const demandRate = demand.starved
       ? localRatePerSecond
       : Math.min(localRatePerSecond, ((demand.consumed * 1000) / elapsedMs) * HEADROOM);
-    const horizonMs = this.intervalMs(demand.starved) * HORIZON_FACTOR;
+    const horizonMs = intervalMs * HORIZON_FACTOR;
     let wanted = (demandRate * horizonMs) / 1000;
     const fleet = demand.fleet;
     if (demand.starved && fleet !== undefined && !fleet.spare) {
-      const sharing = Math.max(1, (fleet.leasesPerSecond * this.options.starvedIntervalMs) / 1000);
-      wanted = Math.min(wanted, (fleet.ratePerSecond / sharing) * (horizonMs / 1000));
+      wanted = Math.min(wanted, this.fairShareRate(fleet) * (horizonMs / 1000));
     }
     const target = Math.max(1, Math.min(localBurst, fleetBurst, Math.ceil(wanted)));
     return {
@@ -104,6 +113,7 @@ export class LeasePlanner {
       returned: pool > 2 * target ? pool - target : 0,
       idle: false,
       starved: demand.starved,
+      intervalMs,
     };
   }
 
@@ -122,12 +132,26 @@ export class LeasePlanner {
     this.lastLeaseAtMs = undefined;
   }
 
+  /**
+   * This sidecar's fair share of the fleet's rate: the rate divided by the sidecars leasing
+   * (leases per second × the starved interval, at least 1).
+   */
+  fairShareRate(fleet: { readonly ratePerSecond: number; readonly leasesPerSecond: number }): number {
+    const sharing = Math.max(1, (fleet.leasesPerSecond * this.options.starvedIntervalMs) / 1000);
+    return fleet.ratePerSecond / sharing;
+  }
+
   /** Milliseconds from one lease to the next while busy. */
   intervalMs(starved = false): number {
     const { permitsPerLease, minIntervalMs, maxIntervalMs, starvedIntervalMs } = this.options;
     if (starved) return starvedIntervalMs;
     if (this.grantRate <= 0) return maxIntervalMs;
     return Math.min(maxIntervalMs, Math.max(minIntervalMs, (permitsPerLease * 1000) / this.grantRate));
+  }
+
+  /** Permits per second the fleet has been granting this sidecar (a moving average over leases). */
+  get grantRatePerSecond(): number {
+    return this.grantRate;
   }
 
   get permitsPerLease(): number {

@@ -174,6 +174,9 @@ export class RedisFleetStore implements FleetStore {
     const client = new Cluster([{ host: endpoint.host, port: endpoint.port }], {
       redisOptions,
       enableOfflineQueue: false,
+      // The cluster's ready check is itself a command, which a client without an offline queue
+      // refuses before it is ready: it would never become ready. The slot map is check enough.
+      enableReadyCheck: false,
       clusterRetryStrategy: (attempt) => this.reconnectDelayMs(attempt),
       // ElastiCache's TLS certificates name the configuration endpoint, not each node's IP.
       ...(endpoint.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),

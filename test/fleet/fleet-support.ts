@@ -91,26 +91,41 @@ export interface RunFigures {
   readonly accepted: number;
   /** Accepted per second from the first call to the last acceptance, less `freeAtStart`. */
   readonly goodputPerSecond: number;
-  /** The most calls in any 1 s window that starts `afterMs` or more after the first call. */
-  readonly maxCallsPerSecondAfter: number;
-  readonly maxCallsInFirstSecond: number;
+  /**
+   * The most calls in a 1 s window of the steady state: from 2 s after the first call (the first
+   * burst is spent by then: each sidecar spends a lease evenly over its next interval, up to
+   * 0.75 s) until the first sidecar ran out of reports (from then on, permits it gives back fill
+   * the fleet's bucket again, and the others may spend them as a burst, as a token bucket allows).
+   */
+  readonly maxCallsPerSecondSteady: number;
+  /** The most calls in any 1 s window of the whole run. */
+  readonly maxCallsPerSecond: number;
   readonly durationMs: number;
 }
 
-/** What SWF saw of one run. `freeAtStart`: accepted calls a full bucket let through at once. */
-export function figures(calls: readonly FakeSwfCall[], freeAtStart: number, afterMs = 1000): RunFigures {
+/**
+ * What SWF saw of one run. `freeAtStart`: accepted calls a full bucket let through at once.
+ * Tokens are `PREFIX-SIDECAR-N` (sendQueued), so the first sidecar to finish is known.
+ */
+export function figures(calls: readonly FakeSwfCall[], freeAtStart: number): RunFigures {
   const accepted = calls.filter((c) => c.answer === 'accepted');
   const throttled = calls.filter((c) => c.answer === 'ThrottlingException').length;
   const times = calls.map((c) => c.atMs).sort((a, b) => a - b);
   const first = times[0] ?? 0;
   const lastAccepted = Math.max(...accepted.map((c) => c.atMs));
-  const durationMs = lastAccepted - first;
+  const lastBySidecar = new Map<string, number>();
+  for (const call of accepted) {
+    const sidecar = (call.taskToken ?? '').split('-').at(-2) ?? '';
+    lastBySidecar.set(sidecar, Math.max(lastBySidecar.get(sidecar) ?? 0, call.atMs));
+  }
+  const firstFinished = Math.min(...lastBySidecar.values());
+  /** The most calls in a window [t, t + 1 s) with t >= fromMs and t + 1 s <= toMs. */
   const maxIn = (fromMs: number, toMs: number): number => {
     let best = 0;
     let end = 0;
     for (let start = 0; start < times.length; start++) {
       const t = times[start]!;
-      if (t < fromMs || t > toMs) continue;
+      if (t < fromMs || t + 1000 > toMs) continue;
       end = Math.max(end, start);
       while (end < times.length && times[end]! < t + 1000) end++;
       best = Math.max(best, end - start);
@@ -122,9 +137,9 @@ export function figures(calls: readonly FakeSwfCall[], freeAtStart: number, afte
     throttled,
     throttledShare: calls.length === 0 ? 0 : throttled / calls.length,
     accepted: accepted.length,
-    goodputPerSecond: ((accepted.length - freeAtStart) * 1000) / durationMs,
-    maxCallsPerSecondAfter: maxIn(first + afterMs, Number.POSITIVE_INFINITY),
-    maxCallsInFirstSecond: maxIn(first, first),
-    durationMs,
+    goodputPerSecond: ((accepted.length - freeAtStart) * 1000) / (lastAccepted - first),
+    maxCallsPerSecondSteady: maxIn(first + 2000, firstFinished),
+    maxCallsPerSecond: maxIn(first, Number.POSITIVE_INFINITY),
+    durationMs: lastAccepted - first,
   };
 }

@@ -9,7 +9,7 @@
  *   await redis.stop();
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,10 +18,18 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
+export const REDIS_CLI_BIN = '/usr/bin/redis-cli';
 
 export interface RedisServerOptions {
   /** `requirepass`: clients must AUTH with it (user `default`). */
   readonly password?: string;
+  /** Serve TLS only (`rediss://`), with this PEM certificate and key; clients need no certificate. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+  /**
+   * Run as a one-node Redis Cluster that owns every slot (cluster-enabled, all 16384 slots
+   * assigned before the helper returns).
+   */
+  readonly cluster?: boolean;
   /** Extra `--name value` arguments, e.g. TLS or cluster settings. */
   readonly args?: readonly string[];
   /** Port to use (restarts reuse theirs); default a free one. */
@@ -30,7 +38,7 @@ export interface RedisServerOptions {
 
 export interface RedisServer {
   readonly port: number;
-  /** `redis://127.0.0.1:PORT`, with `:password@` when a password is set. */
+  /** `redis://127.0.0.1:PORT` (`rediss://` with TLS), with `:password@` when a password is set. */
   readonly url: string;
   /** The running process (it changes on `restart()`). */
   readonly pid: number;
@@ -93,7 +101,7 @@ function handle(first: ChildProcess, port: number, dir: string, options: RedisSe
   };
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? 'redis' : 'rediss'}://${auth}127.0.0.1:${port}`,
     get pid() {
       return child.pid ?? -1;
     },
@@ -127,9 +135,25 @@ function handle(first: ChildProcess, port: number, dir: string, options: RedisSe
 
 /** Spawns the server and waits (at most 10 s) for "Ready to accept connections". */
 async function launch(port: number, dir: string, options: RedisServerOptions): Promise<ChildProcess> {
+  const listen =
+    options.tls === undefined
+      ? ['--port', String(port)]
+      : [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          options.tls.certFile,
+          '--tls-key-file',
+          options.tls.keyFile,
+          '--tls-ca-cert-file',
+          options.tls.caFile,
+          '--tls-auth-clients',
+          'no',
+        ];
   const args = [
-    '--port',
-    String(port),
+    ...listen,
     '--bind',
     '127.0.0.1',
     '--save',
@@ -141,6 +165,9 @@ async function launch(port: number, dir: string, options: RedisServerOptions): P
     '--loglevel',
     'notice',
     ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+    ...(options.cluster === true
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-ip', '127.0.0.1']
+      : []),
     ...(options.args ?? []),
   ];
   const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -162,9 +189,30 @@ async function launch(port: number, dir: string, options: RedisServerOptions): P
   });
   try {
     await ready;
+    if (options.cluster === true) await assignAllSlots(port, options.password);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
   return child;
+}
+
+/** A one-node cluster: this node takes every slot; waits (at most 10 s) for cluster_state:ok. */
+async function assignAllSlots(port: number, password: string | undefined): Promise<void> {
+  const cli = (...args: string[]): string =>
+    execFileSync(
+      REDIS_CLI_BIN,
+      ['-h', '127.0.0.1', '-p', String(port), ...(password ? ['-a', password] : []), ...args],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+  const info = cli('CLUSTER', 'INFO');
+  if (!/cluster_slots_assigned:16384/.test(info)) cli('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+  const deadline = Date.now() + 10_000;
+  while (!/cluster_state:ok/.test(cli('CLUSTER', 'INFO'))) {
+    if (Date.now() > deadline) throw new Error('one-node Redis Cluster not ok within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
