@@ -96,8 +96,7 @@ describe('helm lint --strict', () => {
   for (const { name, chart, values } of CASES) {
     it(name, () => {
       const file = join(ws.root, `lint-${name.replace(/\W+/g, '-')}.json`);
-      // Written beside the charts: helm lint reads values from a file.
-      run('sh', ['-c', `cat > '${file}'`], { input: JSON.stringify(values) });
+      writeFileSync(file, JSON.stringify(values));
       const result = run(helmTool('helm'), ['lint', '--strict', chartDir(chart), '-f', file]);
       assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
       assert.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
