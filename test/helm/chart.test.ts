@@ -210,6 +210,11 @@ describe('the rendered sidecar', () => {
         continue;
       }
       assert.equal(chartDefault, setting.default, `sidecar.config.${key} default differs from ${setting.env}'s`);
+      if (key.startsWith('fleet')) {
+        // Fleet settings are rendered only with the fleet's Redis (see the fleet test).
+        assert.equal(env.has(setting.env), false, `${setting.env} is rendered without fleet mode`);
+        continue;
+      }
       assert.equal(env.get(setting.env), String(setting.default), setting.env);
     }
     for (const key of Object.keys(libValues.config)) {
@@ -481,6 +486,28 @@ describe('monitoring objects', () => {
     for (const alert of [...expected, 'SwfSidecarFleetLimiterUnreachable']) {
       assert.ok(readme.includes(`### ${alert}\n`), `the README has no runbook section for ${alert}`);
     }
+  });
+
+  it('in fleet mode the throttling threshold is the lower of the local and the fleet rate', () => {
+    const rule = (config: Record<string, unknown>): string =>
+      JSON.stringify(
+        find(
+          renderApp(
+            withWorker({
+              sidecar: { monitoring: MONITORING_ON, fleet: { redisUrlSecret: { name: 'redis' } }, config },
+            }),
+          ),
+          'PrometheusRule',
+        ),
+      );
+    assert.match(
+      rule({ ratePerSecond: 200, fleetRatePerSecond: 120 }),
+      /swf_sidecar_rate_limit_per_second\{[^}]*\} < 0.9 \* 120/,
+    );
+    assert.match(
+      rule({ ratePerSecond: 50, fleetRatePerSecond: 120 }),
+      /swf_sidecar_rate_limit_per_second\{[^}]*\} < 0.9 \* 50/,
+    );
   });
 
   it('the queue and rate thresholds follow the configured bounds', () => {

@@ -52,7 +52,7 @@ are the dashboard's variables; every query selects on them.
       legend: limiter <<pod>>
     - expr: sum by (pod) (rate(swf_sidecar_swf_requests_total{ {{- $sel -}} }[$__rate_interval]))
       legend: sent <<pod>>
-    - expr: vector({{ include "swf-sidecar-lib.number" $c.ratePerSecond }})
+    - expr: vector({{ include "swf-sidecar-lib.configuredRate" .root }})
       legend: configured
 - title: Throttled share of SWF answers
   unit: percentunit

@@ -66,6 +66,7 @@ spec:
 {{- $job := include "swf-sidecar-lib.jobSelector" . -}}
 {{- $runbook := $r.runbookBaseUrl -}}
 {{- $where := "{{ $labels.namespace }}/{{ $labels.pod }}" -}}
+{{- $rate := include "swf-sidecar-lib.configuredRate" .root -}}
 groups:
   - name: swf-sidecar
     rules:
@@ -108,13 +109,13 @@ groups:
           description: '{{ "{{ $value | humanize }}" }} reports of {{ $where }} ended {{ "{{ $labels.result }}" }} in the last 10 minutes: SWF never recorded those failures.'
           runbook_url: {{ $runbook }}#swfsidecarreportsundelivered
       - alert: SwfSidecarThrottled
-        expr: swf_sidecar_rate_limit_per_second{ {{- $job -}} } < {{ $r.throttledRateRatio }} * {{ include "swf-sidecar-lib.number" $s.config.ratePerSecond }}
+        expr: swf_sidecar_rate_limit_per_second{ {{- $job -}} } < {{ $r.throttledRateRatio }} * {{ $rate }}
         for: 10m
         labels:
           severity: warning
         annotations:
           summary: SWF has throttled swf-sidecar for 10 minutes
-          description: The send rate of {{ $where }} has been held at {{ "{{ $value }}" }}/s, below the configured {{ include "swf-sidecar-lib.number" $s.config.ratePerSecond }}/s, for 10 minutes; the account's quota is saturated.
+          description: The send rate of {{ $where }} has been held at {{ "{{ $value }}" }}/s, below the configured {{ $rate }}/s, for 10 minutes; the account's quota is saturated.
           runbook_url: {{ $runbook }}#swfsidecarthrottled
       - alert: SwfSidecarPermissionDenied
         expr: sum by (namespace, pod) (increase(swf_sidecar_swf_requests_total{ {{- $job -}} ,outcome="permission_denied"}[5m])) > 0
@@ -159,4 +160,14 @@ groups:
           description: '{{ $where }} has not reached the fleet limiter''s Redis for 5 minutes; it sends within its local limit, and the fleet may exceed its share of the quota.'
           runbook_url: {{ $runbook }}#swfsidecarfleetlimiterunreachable
       {{- end }}
+{{- end -}}
+
+{{/* The send rate the limiter climbs back to without throttling: SWF_SIDECAR_RATE_PER_SECOND, and in fleet mode never above the fleet's. */}}
+{{- define "swf-sidecar-lib.configuredRate" -}}
+{{- $s := .Values.sidecar -}}
+{{- $rate := $s.config.ratePerSecond -}}
+{{- if and $s.fleet.redisUrlSecret.name (lt (float64 $s.config.fleetRatePerSecond) (float64 $rate)) -}}
+{{- $rate = $s.config.fleetRatePerSecond -}}
+{{- end -}}
+{{- include "swf-sidecar-lib.number" $rate -}}
 {{- end -}}

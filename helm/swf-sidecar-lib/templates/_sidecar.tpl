@@ -118,7 +118,8 @@ seccompProfile:
       key: {{ $s.fleet.redisUrlSecret.key | quote }}
 {{- end }}
 {{- range $key, $value := $s.config }}
-{{- if not (kindIs "invalid" $value) }}
+{{- /* The fleet settings only mean something with the fleet's Redis. */}}
+{{- if and (not (kindIs "invalid" $value)) (or (not (hasPrefix "fleet" $key)) $s.fleet.redisUrlSecret.name) }}
 - name: SWF_SIDECAR_{{ $key | snakecase | upper }}
   value: {{ include "swf-sidecar-lib.number" $value | quote }}
 {{- end }}
