@@ -18,6 +18,8 @@ for setup in scripts/setup/*.sh; do
   echo "setup: $setup"
   source "$setup"
 done
+# What the setup scripts exported (tool paths), for `npm test` run on its own later.
+env | grep '^SWF_SIDECAR_' | sort >"$SWF_SIDECAR_CACHE/test-tools.env"
 
 npm run lint
 npm run typecheck

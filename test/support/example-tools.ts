@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { toolVariable } from './tool-env.js';
 
 /**
  * The pinned toolchains scripts/setup/30-examples.sh installs (scripts/test.sh sources it), read
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 const SETUP = 'source scripts/lib.sh && source scripts/setup/30-examples.sh (scripts/test.sh does both)';
 
 function fromEnv(variable: string): string {
-  const value = process.env[variable];
+  const value = toolVariable(variable);
   assert.ok(value, `${variable} is not set: run ${SETUP}`);
   return value;
 }

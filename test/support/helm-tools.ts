@@ -6,35 +6,24 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toolVariable } from './tool-env.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const HELM_DIR = join(REPO, 'helm');
 
-const CACHE =
-  process.env['SWF_SIDECAR_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'swf-sidecar');
 const SETUP = 'run `source scripts/lib.sh && source scripts/setup/20-helm.sh` (scripts/test.sh does)';
 
-/** A tool's path: the variable 20-helm.sh exports, else its default place in the cache; fails (never skips) when missing. */
+/** A tool's path, as 20-helm.sh exported it (see toolVariable); fails (never skips) when missing. */
 export function helmTool(name: 'helm' | 'kubeconform' | 'yaml2json'): string {
   const variable = {
     helm: 'SWF_SIDECAR_HELM',
     kubeconform: 'SWF_SIDECAR_KUBECONFORM',
     yaml2json: 'SWF_SIDECAR_YAML2JSON',
   }[name];
-  let path = process.env[variable];
-  if (path === undefined) {
-    const tools = join(CACHE, 'tools');
-    const dir = existsSync(tools)
-      ? readdirSync(tools)
-          .filter((entry) => entry.startsWith(`${name}-`))
-          .sort()
-          .at(-1)
-      : undefined;
-    path = dir === undefined ? join(tools, `${name}-?`, name) : join(tools, dir, name);
-  }
+  const path = toolVariable(variable) ?? `$${variable}`;
   assert.ok(existsSync(path), `${name} is missing (${path}): ${SETUP}`);
   return path;
 }
@@ -42,12 +31,7 @@ export function helmTool(name: 'helm' | 'kubeconform' | 'yaml2json'): string {
 /** A directory that 20-helm.sh fills: the Kubernetes OpenAPI documents or the Prometheus Operator CRDs. */
 export function helmData(name: 'k8s-openapi' | 'operator-crds'): string {
   const variable = name === 'k8s-openapi' ? 'SWF_SIDECAR_K8S_OPENAPI' : 'SWF_SIDECAR_OPERATOR_CRDS';
-  let path = process.env[variable];
-  if (path === undefined) {
-    const base = name === 'k8s-openapi' ? join(CACHE, 'k8s-openapi') : join(CACHE, 'prometheus-operator-crds');
-    const latest = existsSync(base) ? readdirSync(base).sort().at(-1) : undefined;
-    path = name === 'k8s-openapi' ? base : join(base, latest ?? '?');
-  }
+  const path = toolVariable(variable) ?? `$${variable}`;
   assert.ok(existsSync(path) && readdirSync(path).length > 0, `${name} is missing (${path}): ${SETUP}`);
   return path;
 }
