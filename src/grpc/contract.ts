@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
@@ -61,6 +62,29 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 export function loadContract(): protoLoader.PackageDefinition {
   return protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS);
 }
+
+/**
+ * What server reflection describes: the contract with the field names the .proto declares
+ * (`task_token`; the handlers' definition above uses lowerCamelCase, and a descriptor built from
+ * it would tell grpcurl and other reflection clients the wrong JSON names), and grpc.health.v1,
+ * so `grpcurl list` shows every service the server answers.
+ */
+export function loadReflectedContract(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync([PROTO_FILE, HEALTH_PROTO_FILE], {
+    ...LOADER_OPTIONS,
+    keepCase: true,
+    includeDirs: [PROTO_ROOT, HEALTH_PROTO_ROOT],
+  });
+}
+
+/** grpc-health-check's copy of grpc/health/v1/health.proto (the service it implements). */
+const HEALTH_PROTO_FILE = 'health/v1/health.proto';
+const HEALTH_PROTO_ROOT = join(
+  dirname(createRequire(import.meta.url).resolve('grpc-health-check')),
+  '..',
+  '..',
+  'proto',
+);
 
 /** The generated client constructor for ActivityTasks (used by the CLI and tests). */
 export function activityTasksClientConstructor(

@@ -6,7 +6,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Clock } from '../clock.js';
 import type { SidecarMetrics } from '../metrics.js';
-import { SERVICE_NAME, type WireFailResponse } from './contract.js';
+import { loadReflectedContract, SERVICE_NAME, type WireFailResponse } from './contract.js';
 import { instrumentUnary } from './instrument-unary.js';
 import { decodeFailBatchRequest, decodeFailRequest } from './request-decoder.js';
 import { encodeFailResponse } from './response-encoder.js';
@@ -55,7 +55,7 @@ export async function startGrpcServer(
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  new ReflectionService(loadReflectedContract()).addToServer(server);
 
   const socketPath = options.address.startsWith('unix:') ? options.address.replace(/^unix:(\/\/)?/, '') : undefined;
   if (socketPath !== undefined) await removeStaleSocket(socketPath);

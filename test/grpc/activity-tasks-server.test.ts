@@ -218,7 +218,10 @@ describe('ActivityTasks over a real gRPC server and client', () => {
     const sidecar = await start(new ScriptedSwf(() => DELIVERED));
     assert.equal(await healthStatus(sidecar.sidecar.grpcAddress), 'SERVING');
     assert.equal(await healthStatus(sidecar.sidecar.grpcAddress, 'swfsidecar.v1.ActivityTasks'), 'SERVING');
-    assert.ok((await reflectedServices(sidecar.sidecar.grpcAddress)).includes('swfsidecar.v1.ActivityTasks'));
+    assert.deepEqual((await reflectedServices(sidecar.sidecar.grpcAddress)).sort(), [
+      'grpc.health.v1.Health',
+      'swfsidecar.v1.ActivityTasks',
+    ]);
     const base = `http://${sidecar.sidecar.metricsAddress}`;
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
