@@ -128,10 +128,10 @@ export class FleetRateLimiter implements RateLimiter {
     const granted = fromPool > 0 ? this.deps.local.tryAcquire(fromPool) : 0;
     this.pool -= granted;
     this.consumed += granted;
-    if (fromPool < wanted) {
-      this.starved = true;
-      this.onStarved();
-    }
+    // Held back by the pace or by an empty pool, demand is beyond what the fleet grants: starved.
+    // Only an empty pool may make the next lease go early; a paced one is waiting as planned.
+    if (fromPool < wanted) this.starved = true;
+    if (inPool < wanted) this.onStarved();
     return granted;
   }
 
@@ -178,7 +178,9 @@ export class FleetRateLimiter implements RateLimiter {
     const returned = Math.floor(this.pool) + this.lateGranted;
     this.pool = 0;
     if (wasUp && returned > 0 && !this.leaseInFlight) {
-      await this.withTimeout(this.deps.store.lease({ requested: 0, returned, answers: 0, throttled: 0 })).then(
+      await this.withTimeout(
+        this.deps.store.lease({ requested: 0, returned, answers: 0, throttled: 0, intervalMs: 0 }),
+      ).then(
         () => this.deps.metrics.permits.inc({ kind: 'returned' }, returned),
         () => undefined,
       );
@@ -222,7 +224,7 @@ export class FleetRateLimiter implements RateLimiter {
         : {
             fleet: {
               ratePerSecond: last.fleetRatePerSecond,
-              leasesPerSecond: last.leasesPerSecond,
+              sidecarsSharing: last.sidecarsSharing,
               spare: last.fleetTokens >= this.planner.permitsPerLease,
             },
           }),
@@ -233,6 +235,7 @@ export class FleetRateLimiter implements RateLimiter {
       returned: returnedFromPool + this.lateGranted,
       answers: this.answers,
       throttled: this.throttled,
+      intervalMs: plan.intervalMs,
     };
     this.pool -= returnedFromPool;
     this.lateGranted = 0;

@@ -13,6 +13,8 @@ export interface LeaseRequest {
   readonly answers: number;
   /** How many of them were ThrottlingException. */
   readonly throttled: number;
+  /** When this sidecar leases next, in ms: Redis sums these to count the sidecars sharing. */
+  readonly intervalMs: number;
 }
 
 export interface LeaseReply {
@@ -24,8 +26,8 @@ export interface LeaseReply {
   readonly fleetTokens: number;
   /** The store had no state for the key (first use, expiry, or Redis restarted empty). */
   readonly fresh: boolean;
-  /** Leases that asked for permits in the fleet's last whole second (how many share the budget). */
-  readonly leasesPerSecond: number;
+  /** Sidecars that leased permits in the fleet's last whole second (how many share the budget). */
+  readonly sidecarsSharing: number;
 }
 
 export interface FleetStore {

@@ -4,18 +4,21 @@
  * - **Size:** enough for this sidecar's recent demand until a little past its next lease. One
  *   that had enough asks for what it used, with half again of headroom. One that ran out
  *   (starved) asks for its fair share of the fleet's rate: the rate divided by the sidecars
- *   leasing, which Redis counts (leases per second × the starved interval). Taking whatever the
- *   bucket holds instead would share the budget by chance, and unevenly. When the last reply
+ *   leasing, which Redis counts (fleet-lease-script.ts). Taking whatever the bucket holds
+ *   instead would share the budget by chance, and unevenly. When the last reply
  *   showed permits to spare in the fleet's bucket, a starved sidecar asks for its ceiling's worth.
  *   Never more than its burst or the fleet's burst.
  * - **Interval:** while the sidecar has enough permits, long enough that a lease carries about
  *   `permitsPerLease` (20) permits at the rate the fleet has been granting it, so Redis sees at
  *   most about one command per 20 SWF calls; between `minIntervalMs` (100) and `maxIntervalMs`
  *   (1000). A sidecar sending fewer than 20 calls a second therefore leases once a second.
- * - **Starved** (the fleet's budget, not demand, is the limit): every `starvedIntervalMs` (500),
- *   whatever it got last time. Each lease takes what the bucket gained since the one before, so
- *   sidecars leasing at the same pace get the same share on average; an interval that shrank with
- *   the grants would let the sidecars that got most lease most often and take ever more.
+ * - **Starved** (the fleet's budget, not demand, is the limit): at the pace of its fair share,
+ *   whatever it got last time: long enough for `starvedPermitsPerLease` (10) permits of the fair
+ *   share, between `starvedIntervalMs` (500) and `maxStarvedIntervalMs` (5000). All starved
+ *   sidecars then lease at one pace and get the same share on average (an interval that shrank
+ *   with the grants would let those that got most lease most often and take ever more), and a
+ *   large fleet does not lease faster than its permits come: 1,000 sidecars sharing 200/s lease
+ *   200 times a second, not 2,000.
  * - **Stranding:** a sidecar holding more than twice what it needs gives the excess back on its
  *   next lease, and one that used nothing and wanted nothing since its last lease (idle) gives
  *   back everything and stops leasing until asked again.
@@ -31,6 +34,8 @@ export interface LeasePlannerOptions {
   readonly minIntervalMs?: number;
   readonly maxIntervalMs?: number;
   readonly starvedIntervalMs?: number;
+  readonly maxStarvedIntervalMs?: number;
+  readonly starvedPermitsPerLease?: number;
 }
 
 /** What happened since the last lease. */
@@ -45,7 +50,7 @@ export interface LeaseDemand {
   /** What the last reply said of the fleet, if there was one. */
   readonly fleet?: {
     readonly ratePerSecond: number;
-    readonly leasesPerSecond: number;
+    readonly sidecarsSharing: number;
     /** The fleet's bucket held at least a lease's worth after the last reply. */
     readonly spare: boolean;
   };
@@ -82,7 +87,15 @@ export class LeasePlanner {
   private lastGrantAtMs: number | undefined;
 
   constructor(options: LeasePlannerOptions) {
-    this.options = { permitsPerLease: 20, minIntervalMs: 100, maxIntervalMs: 1000, starvedIntervalMs: 500, ...options };
+    this.options = {
+      permitsPerLease: 20,
+      minIntervalMs: 100,
+      maxIntervalMs: 1000,
+      starvedIntervalMs: 500,
+      maxStarvedIntervalMs: 5000,
+      starvedPermitsPerLease: 10,
+      ...options,
+    };
     // Optimistic at first: short intervals until the grants say how much this sidecar gets.
     this.grantRate = Math.min(options.fleetRatePerSecond, options.localRatePerSecond);
   }
@@ -93,7 +106,7 @@ export class LeasePlanner {
     const elapsedMs =
       this.lastLeaseAtMs === undefined ? this.intervalMs() : Math.max(50, demand.nowMs - this.lastLeaseAtMs);
     this.lastLeaseAtMs = demand.nowMs;
-    const intervalMs = this.intervalMs(demand.starved) * (demand.jitter ?? 1);
+    const intervalMs = this.intervalMs(demand.starved, demand.fleet) * (demand.jitter ?? 1);
     if (demand.consumed === 0 && !demand.starved) {
       return { requested: 0, returned: pool, idle: true, starved: false, intervalMs };
     }
@@ -132,19 +145,19 @@ export class LeasePlanner {
     this.lastLeaseAtMs = undefined;
   }
 
-  /**
-   * This sidecar's fair share of the fleet's rate: the rate divided by the sidecars leasing
-   * (leases per second × the starved interval, at least 1).
-   */
-  fairShareRate(fleet: { readonly ratePerSecond: number; readonly leasesPerSecond: number }): number {
-    const sharing = Math.max(1, (fleet.leasesPerSecond * this.options.starvedIntervalMs) / 1000);
-    return fleet.ratePerSecond / sharing;
+  /** This sidecar's fair share of the fleet's rate: the rate divided by the sidecars leasing (at least 1). */
+  fairShareRate(fleet: { readonly ratePerSecond: number; readonly sidecarsSharing: number }): number {
+    return fleet.ratePerSecond / Math.max(1, fleet.sidecarsSharing);
   }
 
-  /** Milliseconds from one lease to the next while busy. */
-  intervalMs(starved = false): number {
-    const { permitsPerLease, minIntervalMs, maxIntervalMs, starvedIntervalMs } = this.options;
-    if (starved) return starvedIntervalMs;
+  /** Milliseconds from one lease to the next while busy (before jitter). */
+  intervalMs(starved = false, fleet?: { readonly ratePerSecond: number; readonly sidecarsSharing: number }): number {
+    const { permitsPerLease, minIntervalMs, maxIntervalMs } = this.options;
+    if (starved) {
+      const { starvedIntervalMs, maxStarvedIntervalMs, starvedPermitsPerLease } = this.options;
+      const fair = fleet === undefined ? Number.POSITIVE_INFINITY : this.fairShareRate(fleet);
+      return Math.min(maxStarvedIntervalMs, Math.max(starvedIntervalMs, (starvedPermitsPerLease * 1000) / fair));
+    }
     if (this.grantRate <= 0) return maxIntervalMs;
     return Math.min(maxIntervalMs, Math.max(minIntervalMs, (permitsPerLease * 1000) / this.grantRate));
   }

@@ -75,6 +75,7 @@ export class RedisFleetStore implements FleetStore {
       request.returned,
       request.answers,
       request.throttled,
+      Math.round(request.intervalMs),
       ...this.args,
     );
     return parseLeaseReply(raw);

@@ -17,6 +17,7 @@ const ask = (requested: number, more: Partial<LeaseRequest> = {}): LeaseRequest 
   returned: 0,
   answers: 0,
   throttled: 0,
+  intervalMs: 500,
   ...more,
 });
 
@@ -135,6 +136,22 @@ describe('fleet lease script, on a real Redis', () => {
     near(closed.fleetRatePerSecond, 184);
     await age(1000);
     assert.equal((await b.lease(ask(0))).fleetRatePerSecond, 200, 'a quiet window climbs back (capped at the max)');
+  });
+
+  it('counts the sidecars that lease, whatever their pace, from the intervals they report', async () => {
+    const s = store({ rate: 200, burst: 50 });
+    await s.lease(ask(0));
+    // Within one window: two sidecars leasing every 500 ms (twice each), one every 250 ms (four
+    // times), one every 5 s (once, as it does in one window out of five: 5 s). Idle heartbeats
+    // (requested 0) do not count.
+    for (let i = 0; i < 4; i++) await s.lease(ask(1, { intervalMs: 500 }));
+    for (let i = 0; i < 4; i++) await s.lease(ask(1, { intervalMs: 250 }));
+    await s.lease(ask(0, { intervalMs: 10_000 }));
+    await age(1000);
+    near((await s.lease(ask(0))).sidecarsSharing, 3);
+    await s.lease(ask(1, { intervalMs: 5000 }));
+    await age(1000);
+    near((await s.lease(ask(0))).sidecarsSharing, 5);
   });
 
   it('never goes below a twentieth of the fleet rate', async () => {

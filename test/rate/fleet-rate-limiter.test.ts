@@ -53,7 +53,7 @@ class TestStore implements FleetStore {
     this.lastMs = now;
     const granted = Math.max(0, Math.min(request.requested, Math.floor(this.tokens)));
     this.tokens -= granted;
-    return { granted, fleetRatePerSecond: this.fleetRate, fleetTokens: this.tokens, fresh: false, leasesPerSecond: 0 };
+    return { granted, fleetRatePerSecond: this.fleetRate, fleetTokens: this.tokens, fresh: false, sidecarsSharing: 0 };
   }
 
   async close(): Promise<void> {
@@ -118,7 +118,10 @@ describe('FleetRateLimiter', () => {
   it('joins with a lease that asks for nothing, then leases on demand and never blocks', async () => {
     const { clock, store, limiter, value, messages } = setup();
     await limiter.start();
-    assert.deepEqual(store.requests, [{ requested: 0, returned: 0, answers: 0, throttled: 0 }]);
+    assert.deepEqual(
+      store.requests.map(({ intervalMs: _, ...rest }) => rest),
+      [{ requested: 0, returned: 0, answers: 0, throttled: 0 }],
+    );
     assert.equal(await value('swf_sidecar_fleet_limiter_up'), 1);
     assert.equal(messages(/joined the fleet/), 1);
 
@@ -210,7 +213,7 @@ describe('FleetRateLimiter', () => {
     assert.ok(limiter.tryAcquire(10) > 0, 'the local limit grants at once');
     const late = store.held.shift()!;
     store.mode = 'auto';
-    late.resolve({ granted: 7, fleetRatePerSecond: 100, fleetTokens: 0, fresh: false, leasesPerSecond: 0 });
+    late.resolve({ granted: 7, fleetRatePerSecond: 100, fleetTokens: 0, fresh: false, sidecarsSharing: 0 });
     await clock.advance(1000);
     assert.equal(limiter.isUp, true, 'an answer, even late, shows Redis is back');
     const next = store.requests.at(-1)!;
