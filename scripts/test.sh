@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 apt_install python3-grpcio python3-boto3 protobuf-compiler protobuf-compiler-grpc ruby-grpc \
-  prometheus redis-server nghttp2-client openssl
+  prometheus redis-server nghttp2-client openssl \
+  buildah podman runc catatonit mmdebstrap uidmap
 command -v moto_server >/dev/null || { echo "moto_server (moto 5.2.1) is required on PATH" >&2; exit 1; }
 command -v aws >/dev/null || { echo "the AWS CLI (aws) is required on PATH for the CLI parity test" >&2; exit 1; }
 

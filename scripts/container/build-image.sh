@@ -8,10 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
-source scripts/container/tools.sh
-
 exec 9>"$SWF_SIDECAR_CACHE/image-build.lock"
 flock 9
+source scripts/container/tools.sh
 
 # The base images: FROM lines with the ARG defaults declared before the first FROM filled in.
 declare -A args=()
