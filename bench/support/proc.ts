@@ -162,3 +162,40 @@ const foreignLog: ForeignLoad[] = [];
 export function takeForeignLoadLog(): ForeignLoad[] {
   return foreignLog.splice(0, foreignLog.length);
 }
+
+/** What the kernel says about a process's threads that are alive now: CPU and wake-ups. */
+export interface ThreadsSample {
+  /** CPU time of the live threads (user + system), in ns, from /proc/PID/task/TID/schedstat. */
+  readonly cpuNs: number;
+  /** Times the main (JavaScript) thread went to sleep and was woken (voluntary context switches). */
+  readonly mainWakeups: number;
+  /** The same summed over every live thread (V8's platform workers, libuv's pool, ...). */
+  readonly allWakeups: number;
+  readonly threads: number;
+}
+
+/**
+ * A finer reading than processCpuMs for an idle process: schedstat counts nanoseconds, where
+ * /proc/PID/stat counts 10 ms ticks. Threads that ended are not counted (an idle process starts
+ * none), so only differences between two readings of a long-lived process mean anything.
+ */
+export function threadsSample(pid: number): ThreadsSample {
+  let cpuNs = 0;
+  let mainWakeups = 0;
+  let allWakeups = 0;
+  let threads = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const schedstat = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const switches = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      cpuNs += Number(schedstat[0] ?? 0);
+      allWakeups += switches;
+      if (tid === String(pid)) mainWakeups = switches;
+      threads += 1;
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return { cpuNs, mainWakeups, allWakeups, threads };
+}

@@ -47,7 +47,15 @@ export const CPU_PROFILE_DIR = fileURLToPath(new URL('../../.tmp/bench-profiles/
  */
 const sidecarBin = (): string => process.env['BENCH_SIDECAR_BIN'] ?? SIDECAR_BIN;
 
-export async function startSidecar(env: Record<string, string>, label = 'sidecar'): Promise<ServerProcess> {
+/**
+ * `node`: the Node.js binary to run it with (default: the one running the bench), so the same
+ * measurement can be taken on the machine's Node and on the container image's.
+ */
+export async function startSidecar(
+  env: Record<string, string>,
+  label = 'sidecar',
+  node: string = process.execPath,
+): Promise<ServerProcess> {
   const grpcPort = await freePort();
   const metricsPort = await freePort();
   // BENCH_SIDECAR_NODE_ARGS: extra node/V8 flags for the sidecar, to try a setting out.
@@ -65,6 +73,7 @@ export async function startSidecar(env: Record<string, string>, label = 'sidecar
     [...nodeArgs, sidecarBin(), 'serve'],
     `127.0.0.1:${grpcPort}`,
     `127.0.0.1:${metricsPort}`,
+    node,
     {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
@@ -76,9 +85,11 @@ export async function startSidecar(env: Record<string, string>, label = 'sidecar
   );
 }
 
-export async function startBareServer(): Promise<ServerProcess> {
+export async function startBareServer(node: string = process.execPath): Promise<ServerProcess> {
   const port = await freePort();
-  return startProcess('bare', [BARE_SERVER_JS], `127.0.0.1:${port}`, undefined, { BENCH_ADDRESS: `127.0.0.1:${port}` });
+  return startProcess('bare', [BARE_SERVER_JS], `127.0.0.1:${port}`, undefined, node, {
+    BENCH_ADDRESS: `127.0.0.1:${port}`,
+  });
 }
 
 async function startProcess(
@@ -86,10 +97,11 @@ async function startProcess(
   args: string[],
   address: string,
   metricsAddress: string | undefined,
+  node: string,
   env: Record<string, string>,
 ): Promise<ServerProcess> {
   const spawnedAtMs = performance.now();
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(node, args, {
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
