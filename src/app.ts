@@ -12,6 +12,7 @@ import { FileJournal } from './journal/file-journal.js';
 import type { Journal } from './journal/journal.js';
 import { createLogger, type Logger } from './logger.js';
 import { FleetMetrics, SidecarMetrics } from './metrics.js';
+import { LoopDelayMonitor } from './ops/loop-delay-monitor.js';
 import { type RunningOpsServer, startOpsServer } from './ops/ops-http-server.js';
 import type { FleetRateLimiter } from './rate/fleet-rate-limiter.js';
 import { LocalRateLimiter } from './rate/local-rate-limiter.js';
@@ -51,7 +52,9 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const metrics = new SidecarMetrics(new Registry());
+  // Samples the event loop only while there is work: an idle sidecar arms no timer.
+  const loopDelay = new LoopDelayMonitor(clock);
+  const metrics = new SidecarMetrics(new Registry(), loopDelay);
   const awsPort =
     deps.swf === undefined
       ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight })
@@ -144,6 +147,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     // Every waiting caller has its answer now; give the transport a moment to flush them.
     await grpc.stop(1_000);
     await ops.close();
+    loopDelay.stop();
     awsPort?.destroy();
     logger.info({ undelivered: drained.undelivered }, 'stopped');
     return { undelivered: drained.undelivered };

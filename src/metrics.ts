@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LoopDelayMonitor } from './ops/loop-delay-monitor.js';
+import { registerNodeMetrics } from './ops/node-metrics.js';
 
 /** SWF call outcomes, a closed set so the label stays bounded. */
 export type SwfCallOutcome =
@@ -54,9 +56,16 @@ export class SidecarMetrics {
   readonly journalCorruptRecords: Counter;
   readonly journalCorruptBytes: Counter;
 
-  constructor(readonly registry: Registry) {
+  /**
+   * `loopDelay` feeds nodejs_eventloop_lag_*_seconds; without one (tests) they read 0 and
+   * nothing samples the loop.
+   */
+  constructor(
+    readonly registry: Registry,
+    private readonly loopDelay?: LoopDelayMonitor,
+  ) {
     const registers = [registry];
-    collectDefaultMetrics({ register: registry });
+    registerNodeMetrics(registry, loopDelay);
     this.grpcStarted = new Counter({
       name: 'grpc_server_started_total',
       help: 'RPCs started on the server.',
@@ -203,6 +212,11 @@ export class SidecarMetrics {
       help: 'Bytes of torn or corrupt journal data skipped at start-up.',
       registers,
     });
+  }
+
+  /** The sidecar has work (a call, an SWF request): the event loop is worth sampling now. */
+  markBusy(): void {
+    this.loopDelay?.markBusy();
   }
 }
 

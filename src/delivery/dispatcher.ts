@@ -128,6 +128,7 @@ export class Dispatcher {
   private async send(item: PendingDelivery): Promise<void> {
     const { clock, metrics } = this.deps;
     const startedAtMs = clock.now();
+    metrics.markBusy();
     metrics.queueWaitSeconds.observe((startedAtMs - item.readyAtMs) / 1000);
     item.attempts += 1;
     item.firstAttemptAtMs ??= startedAtMs;

@@ -29,6 +29,7 @@ export function instrumentUnary<Req, Res>(
   };
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const startedAtMs = clock.now();
+    metrics.markBusy();
     started.inc();
     handler(call, (error, value, trailer, flags) => {
       handled(codeTheClientSaw(call) ?? error?.code ?? status.OK).inc();
