@@ -36,6 +36,8 @@ export interface FleetRateLimiterDeps {
 
 type State = 'joining' | 'up' | 'down' | 'closed';
 
+/** The longest the dispatcher is told to wait for a paced permit (a lease may come sooner). */
+const MAX_PACE_WAIT_MS = 1_000;
 /** The dispatcher polls this often while a lease it waits for is on its way. */
 const LEASE_WAIT_POLL_MS = 10;
 /** A starved sidecar spends its permits at this much of the rate the fleet grants it. */
@@ -138,7 +140,8 @@ export class FleetRateLimiter implements RateLimiter {
   msUntilAvailable(): number {
     if (this.state === 'down' || this.state === 'closed') return this.deps.local.msUntilAvailable();
     if (this.pool >= 1) {
-      const paced = this.pace?.msUntilToken(this.deps.clock.now()) ?? 0;
+      // Capped: a pace is recomputed at every lease, and the dispatcher must ask again by then.
+      const paced = Math.min(MAX_PACE_WAIT_MS, this.pace?.msUntilToken(this.deps.clock.now()) ?? 0);
       return Math.max(paced, this.deps.local.msUntilAvailable());
     }
     if (this.leaseInFlight || this.nextLeaseAtMs === undefined) return LEASE_WAIT_POLL_MS;
