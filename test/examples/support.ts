@@ -1,6 +1,5 @@
 /** Helpers the example tests share: running a program, and SWF executions for a polling worker. */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   PollForDecisionTaskCommand,
@@ -53,18 +52,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
   });
 }
 
-/** A loopback TCP port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../support/free-port.js';
 
 export type Execution = { domain: string; workflowId: string; runId: string };
 
