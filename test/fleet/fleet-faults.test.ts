@@ -102,6 +102,8 @@ describe('fleet limiter when Redis fails', () => {
         describe: () => 'not every sidecar rejoined',
       });
       for (const sidecar of fleet.sidecars) assert.equal(logLines(sidecar, /Redis is back/).length, 1);
+      const noState = fleet.sidecars.flatMap((sidecar) => logLines(sidecar, /Redis had no state/));
+      assert.equal(noState.length, 1, 'the first lease after the restart found no state, and said so');
 
       // The shared budget holds again: the same load as the fleet test, without throttles.
       fake.configure(ACCOUNT);
