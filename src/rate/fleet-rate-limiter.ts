@@ -16,6 +16,11 @@ export interface FleetRateLimiterOptions {
   readonly describe: { readonly redis: string; readonly fleetKey: string };
   /** A lease unanswered this long has failed: the sidecar falls back to its local limit. */
   readonly leaseTimeoutMs?: number;
+  /**
+   * The same for the first lease, at start-up (before ready), which also waits for the first
+   * connection (TCP, TLS, AUTH).
+   */
+  readonly joinTimeoutMs?: number;
   /** While idle, one lease (returning nothing, asking nothing) this often keeps `up` honest. */
   readonly idleHeartbeatMs?: number;
   /** After a failure, the next try waits a random time up to this, doubling per failure... */
@@ -63,6 +68,7 @@ const THROTTLES_TO_REPORT_AT_ONCE = 5;
 export class FleetRateLimiter implements RateLimiter {
   private readonly planner: LeasePlanner;
   private readonly leaseTimeoutMs: number;
+  private readonly joinTimeoutMs: number;
   private readonly idleHeartbeatMs: number;
   private readonly retryBaseDelayMs: number;
   private readonly retryMaxDelayMs: number;
@@ -103,6 +109,7 @@ export class FleetRateLimiter implements RateLimiter {
       fleetBurst: options.fleetBurst,
     });
     this.leaseTimeoutMs = options.leaseTimeoutMs ?? 500;
+    this.joinTimeoutMs = options.joinTimeoutMs ?? 2_000;
     this.idleHeartbeatMs = options.idleHeartbeatMs ?? 10_000;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 250;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 5_000;
@@ -111,7 +118,7 @@ export class FleetRateLimiter implements RateLimiter {
   }
 
   /**
-   * Joins the fleet: one lease that asks for nothing, bounded by the lease timeout. Never
+   * Joins the fleet: one lease that asks for nothing, bounded by the join timeout. Never
    * rejects; when it fails the sidecar starts on its local limit and keeps trying.
    */
   start(): Promise<void> {
@@ -250,15 +257,14 @@ export class FleetRateLimiter implements RateLimiter {
     this.lastLeaseAtMs = now;
 
     let settled = false;
+    const timeoutMs = this.state === 'joining' ? this.joinTimeoutMs : this.leaseTimeoutMs;
     const timeout = clock.setTimeout(() => {
       if (settled) return;
       settled = true;
-      const error = Object.assign(new Error(`no answer from Redis within ${this.leaseTimeoutMs} ms`), {
-        code: 'ETIMEDOUT',
-      });
+      const error = Object.assign(new Error(`no answer from Redis within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
       this.onLeaseFailed(error);
       done?.();
-    }, this.leaseTimeoutMs);
+    }, timeoutMs);
     store.lease(request).then(
       (reply) => {
         this.leaseInFlight = false;

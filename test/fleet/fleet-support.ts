@@ -73,6 +73,22 @@ export async function untilAllAccepted(fake: FakeSwf, tokens: readonly string[],
   });
 }
 
+/**
+ * Waits (bounded) until every sidecar draws on the shared budget: a sidecar joins before it is
+ * ready, but one whose first lease took longer than its join timeout (a busy machine) starts on
+ * its local limit and joins a moment later.
+ */
+export async function untilAllJoined(fleet: Fleet, timeoutMs = 15_000): Promise<void> {
+  let up = 0;
+  await until(
+    async () => {
+      up = await fleetSum(fleet, 'swf_sidecar_fleet_limiter_up');
+      return up === fleet.sidecars.length;
+    },
+    { timeoutMs, intervalMs: 100, describe: () => `${up} of ${fleet.sidecars.length} sidecars joined` },
+  );
+}
+
 /** Sum of one metric over every sidecar of the fleet. */
 export async function fleetSum(fleet: Fleet, metric: string, labels: Record<string, string> = {}): Promise<number> {
   const texts = await Promise.all(fleet.sidecars.map((s) => metricsText(s)));

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeSwf } from '../support/fake-swf.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { acceptedMoreThanOnce, until } from '../robustness/robustness-support.js';
-import { perSidecar, startFleet, untilAllAccepted, type Fleet } from './fleet-support.js';
+import { perSidecar, startFleet, untilAllAccepted, untilAllJoined, type Fleet } from './fleet-support.js';
 
 const FLEET_RATE = 200;
 
@@ -41,6 +41,7 @@ describe('the fleet adapts to throttling together', () => {
 
   it('backs off on every sidecar, the idle one too, and recovers on every sidecar', { timeout: 90_000 }, async (t) => {
     const rates = (): Promise<number[]> => perSidecar(fleet, 'swf_sidecar_fleet_rate_per_second');
+    await untilAllJoined(fleet);
     assert.deepEqual(await rates(), [FLEET_RATE, FLEET_RATE, FLEET_RATE, FLEET_RATE]);
     // Other clients left 60/s of the account's quota: 900 reports take 15 s, longer than the idle
     // sidecar's heartbeat (10 s).

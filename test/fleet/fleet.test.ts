@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { FakeSwf } from '../support/fake-swf.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { acceptedMoreThanOnce } from '../robustness/robustness-support.js';
-import { figures, fleetSum, sendQueued, startFleet, untilAllAccepted } from './fleet-support.js';
+import { figures, fleetSum, sendQueued, startFleet, untilAllAccepted, untilAllJoined } from './fleet-support.js';
 
 const SIDECARS = 8;
 const REPORTS_PER_SIDECAR = 300;
@@ -82,7 +82,7 @@ describe('a fleet of 8 sidecars sharing one account quota through Redis', () => 
         SWF_SIDECAR_FLEET_KEY: 'fleet-test',
       });
       try {
-        assert.equal(await fleetSum(fleet, 'swf_sidecar_fleet_limiter_up'), SIDECARS, 'every sidecar joined');
+        await untilAllJoined(fleet);
         fake.configure({ bucketSize: ACCOUNT_BUCKET, refillPerSecond: ACCOUNT_REFILL_PER_SECOND });
         fake.reset();
         const tokens = await sendQueued(fleet, 'fleet', REPORTS_PER_SIDECAR);

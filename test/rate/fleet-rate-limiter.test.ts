@@ -135,6 +135,21 @@ describe('FleetRateLimiter', () => {
     assert.ok(limiter.tryAcquire(10) > 0);
   });
 
+  it('gives the first lease, at start-up, longer than the others, and starts on the local limit after it', async () => {
+    const { clock, store, limiter, messages } = setup({ localRate: 50, localBurst: 50 });
+    store.mode = 'hold';
+    let started = false;
+    void limiter.start().then(() => (started = true));
+    await clock.advance(1999);
+    assert.equal(started, false, 'still joining');
+    assert.equal(limiter.tryAcquire(10), 0, 'no permit while joining');
+    await clock.advance(1);
+    assert.equal(started, true);
+    assert.equal(limiter.isUp, false);
+    assert.equal(messages(/cannot reach Redis/), 1);
+    assert.ok(limiter.tryAcquire(10) > 0, 'the local limit grants');
+  });
+
   it("never hands out more than the sidecar's own limiter allows", async () => {
     const { limiter, clock } = setup({ fleetRate: 10_000, fleetBurst: 1000, localRate: 10, localBurst: 10 });
     await limiter.start();
