@@ -8,12 +8,12 @@ import { createActivityTasksHandlers } from './grpc/activity-tasks-handlers.js';
 import { loadContract } from './grpc/contract.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/grpc-server.js';
 import { loadServerCredentials } from './grpc/server-credentials.js';
-import { FileJournal } from './journal/file-journal.js';
 import type { Journal } from './journal/journal.js';
 import { createLogger, type Logger } from './logger.js';
 import { FleetMetrics, SidecarMetrics } from './metrics.js';
 import { LoopDelayMonitor } from './ops/loop-delay-monitor.js';
 import { type RunningOpsServer, startOpsServer } from './ops/ops-http-server.js';
+import { releaseMemory } from './ops/release-memory.js';
 import type { FleetRateLimiter } from './rate/fleet-rate-limiter.js';
 import { LocalRateLimiter } from './rate/local-rate-limiter.js';
 import type { RateLimiter } from './rate/rate-limiter.js';
@@ -52,8 +52,14 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? Math.random;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  // Samples the event loop only while there is work: an idle sidecar arms no timer.
-  const loopDelay = new LoopDelayMonitor(clock);
+  // Samples the event loop only while there is work: an idle sidecar arms no timer. Once idle
+  // with nothing outstanding, it gives back the heap V8 would otherwise keep (release-memory.ts).
+  let outstanding = (): number => 0;
+  const loopDelay = new LoopDelayMonitor(clock, {
+    onIdle: () => {
+      if (outstanding() === 0) releaseMemory();
+    },
+  });
   const metrics = new SidecarMetrics(new Registry(), loopDelay);
   const awsPort =
     deps.swf === undefined
@@ -79,10 +85,16 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
       : undefined;
   const limiter: RateLimiter = deps.limiter ?? fleet ?? local;
 
+  // Loaded only when configured, like the fleet limiter: a sidecar without a journal never loads it.
   const journal: Journal | undefined =
     config.journalDir === ''
       ? undefined
-      : new FileJournal({ directory: config.journalDir, maxBytes: config.journalMaxBytes, clock, logger });
+      : new (await import('./journal/file-journal.js')).FileJournal({
+          directory: config.journalDir,
+          maxBytes: config.journalMaxBytes,
+          clock,
+          logger,
+        });
   const { service, dispatcher } = createDeliveryPipeline(config, {
     swf,
     limiter,
@@ -97,6 +109,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     await replayJournal(journal, service, metrics, logger);
   }
   metrics.sendRate.set(limiter.currentRatePerSecond());
+  outstanding = () => service.stats().items;
 
   const definition = loadContract();
   const handlers = createActivityTasksHandlers(
@@ -132,6 +145,8 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   ready = true;
   grpc.setServing(true);
   metrics.ready.set(1);
+  // Start-up counts as work: with no call in the next quiet spell, its garbage is given back.
+  metrics.markBusy();
   logger.info({ grpc_address: grpc.address, metrics_address: ops.address }, 'swf-sidecar ready');
 
   let shutdownPromise: Promise<ShutdownReport> | undefined;

@@ -53,11 +53,23 @@ export class LoopDelayMonitor {
   private busySinceCheck = false;
   private idleCheck: TimerHandle | undefined;
 
+  private readonly histogram: DelayHistogram;
+  private readonly idleAfterMs: number;
+  private readonly onIdle: (() => void) | undefined;
+
   constructor(
     private readonly clock: Clock,
-    private readonly histogram: DelayHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS }),
-    private readonly idleAfterMs = LOOP_DELAY_IDLE_AFTER_MS,
-  ) {}
+    options: {
+      readonly histogram?: DelayHistogram;
+      readonly idleAfterMs?: number;
+      /** Called each time sampling stops: the sidecar has had no work for `idleAfterMs`. */
+      readonly onIdle?: () => void;
+    } = {},
+  ) {
+    this.histogram = options.histogram ?? monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+    this.idleAfterMs = options.idleAfterMs ?? LOOP_DELAY_IDLE_AFTER_MS;
+    this.onIdle = options.onIdle;
+  }
 
   /** The sidecar has work (a call, an SWF request). On the hot path: one store while sampling. */
   markBusy(): void {
@@ -114,6 +126,7 @@ export class LoopDelayMonitor {
       }
       this.enabled = false;
       this.histogram.disable();
+      this.onIdle?.();
     }, this.idleAfterMs);
   }
 }

@@ -45,10 +45,12 @@ class FakeHistogram implements DelayHistogram {
 
 const IDLE_AFTER_MS = 10_000;
 
-function setUp(): { clock: ManualClock; histogram: FakeHistogram; monitor: LoopDelayMonitor } {
+function setUp(): { clock: ManualClock; histogram: FakeHistogram; monitor: LoopDelayMonitor; idleCalls: () => number } {
   const clock = new ManualClock();
   const histogram = new FakeHistogram();
-  return { clock, histogram, monitor: new LoopDelayMonitor(clock, histogram, IDLE_AFTER_MS) };
+  let idle = 0;
+  const monitor = new LoopDelayMonitor(clock, { histogram, idleAfterMs: IDLE_AFTER_MS, onIdle: () => (idle += 1) });
+  return { clock, histogram, monitor, idleCalls: () => idle };
 }
 
 describe('LoopDelayMonitor', () => {
@@ -99,6 +101,22 @@ describe('LoopDelayMonitor', () => {
     assert.equal(monitor.takeSnapshot(), undefined);
   });
 
+  it('says once that the sidecar went idle, after its quiet spell, never while busy or before any work', async () => {
+    const { clock, monitor, idleCalls } = setUp();
+    await clock.advance(60_000);
+    assert.equal(idleCalls(), 0);
+    monitor.markBusy();
+    for (let second = 0; second < 30; second += 1) {
+      await clock.advance(1_000);
+      monitor.markBusy();
+    }
+    assert.equal(idleCalls(), 0);
+    await clock.advance(2 * IDLE_AFTER_MS);
+    assert.equal(idleCalls(), 1);
+    await clock.advance(3_600_000);
+    assert.equal(idleCalls(), 1);
+  });
+
   it('stop() clears its timer', () => {
     const { clock, histogram, monitor } = setUp();
     monitor.markBusy();
@@ -145,5 +163,14 @@ describe('nodejs_eventloop_lag_* on the sidecar registry', () => {
     ]) {
       assert.ok(names.includes(name), `${name} missing`);
     }
+  });
+});
+
+describe('releaseMemory', () => {
+  it('collects without leaving gc() on the global object', async () => {
+    const { releaseMemory } = await import('../../src/ops/release-memory.js');
+    releaseMemory();
+    releaseMemory();
+    assert.equal((globalThis as { gc?: unknown }).gc, undefined);
   });
 });
