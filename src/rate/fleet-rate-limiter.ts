@@ -341,7 +341,10 @@ export class FleetRateLimiter implements RateLimiter {
       return;
     }
     const intervalMs = plan.intervalMs;
-    if (plan.starved) {
+    // Paced only while the fleet's budget is the limit: with permits to spare in the fleet's
+    // bucket (others went idle), holding back what was granted would only lose goodput.
+    const spare = reply.fleetTokens >= this.planner.permitsPerLease;
+    if (plan.starved && !spare) {
       // At the rate the fleet has been granting this sidecar (a moving average), so the pool
       // absorbs how the leases happen to fall and the fleet's calls stay near its rate; faster
       // only to spend a pool that grew beyond what that rate spends in three intervals.
