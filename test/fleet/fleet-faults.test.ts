@@ -125,7 +125,7 @@ describe('fleet limiter when Redis fails', () => {
       // 200/s and about half the calls would be throttled. (The steady rate itself is the fleet
       // test's to check.)
       assert.ok(
-        run.maxCallsPerSecond <= Math.ceil(FLEET_BURST + FLEET_RATE * 1.25),
+        run.maxCallsPerSecond <= Math.ceil((FLEET_BURST + FLEET_RATE) * 1.25),
         `${run.maxCallsPerSecond} calls in one second`,
       );
       assert.deepEqual(acceptedMoreThanOnce(fake), []);

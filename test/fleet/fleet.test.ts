@@ -111,7 +111,7 @@ describe('a fleet of 8 sidecars sharing one account quota through Redis', () => 
           `${run.maxCallsPerSecondSteady} calls in one second after the first burst, fleet rate ${FLEET_RATE}`,
         );
         assert.ok(
-          run.maxCallsPerSecond <= Math.ceil(FLEET_BURST + FLEET_RATE * (1 + WINDOW_MARGIN)),
+          run.maxCallsPerSecond <= Math.ceil((FLEET_BURST + FLEET_RATE) * (1 + WINDOW_MARGIN)),
           `${run.maxCallsPerSecond} calls in one second: more than the fleet's rate and burst`,
         );
         assert.deepEqual(acceptedMoreThanOnce(fake), [], 'a report SWF accepted twice');
