@@ -56,7 +56,7 @@ export interface IdleFigures {
   readonly rssBytes: number;
 }
 
-function figures(pid: number, before: ThreadsSample, after: ThreadsSample, seconds: number): IdleFigures {
+export function idleFigures(pid: number, before: ThreadsSample, after: ThreadsSample, seconds: number): IdleFigures {
   const memory = processMemory(pid);
   return {
     vcpu: (after.cpuNs - before.cpuNs) / 1e9 / seconds,
@@ -90,8 +90,8 @@ export async function measureIdle(fake: FakeSwf, options: IdleOptions = IDLE_DEF
     started.forEach((s, i) => {
       const b = before[i]!;
       raw[s.node] = {
-        bare: figures(s.bare.pid, b.bare, threadsSample(s.bare.pid), seconds),
-        sidecar: figures(s.sidecar.pid, b.sidecar, threadsSample(s.sidecar.pid), seconds),
+        bare: idleFigures(s.bare.pid, b.bare, threadsSample(s.bare.pid), seconds),
+        sidecar: idleFigures(s.sidecar.pid, b.sidecar, threadsSample(s.sidecar.pid), seconds),
       };
     });
   } finally {
