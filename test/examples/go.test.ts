@@ -14,7 +14,7 @@ import { activityTaskFailedEvents, openActivityTasks, startMoto, type Moto } fro
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
 import { debianTool } from '../support/debian-tools.js';
 import { goBinary, goTool } from '../support/example-tools.js';
-import { EXAMPLES, RETRY_POLICY, freePort, run } from './support.js';
+import { EXAMPLES, RETRY_POLICY, reportBeforeSidecarListens, run } from './support.js';
 
 const MODULE = 'example.com/swf-sidecar-worker';
 
@@ -93,18 +93,12 @@ describe('examples/go against a sidecar in front of moto', () => {
   });
 
   test('the retry policy is in force: a call made before the sidecar listens still gets through', async () => {
-    const [task] = await openActivityTasks(moto, 1);
-    assert.ok(task);
-    const address = `127.0.0.1:${await freePort()}`;
-    const pending = failTask(address, task.taskToken, 'started first');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const late = await spawnSidecar({ AWS_ENDPOINT_URL_SWF: moto.url, SWF_SIDECAR_ADDRESS: address });
-    try {
-      const result = await pending;
-      assert.equal(result.code, 0, result.stderr);
-    } finally {
-      await late.stop();
-    }
+    const { result, task } = await reportBeforeSidecarListens(
+      moto,
+      (address, token) => failTask(address, token, 'started first'),
+      1_000,
+    );
+    assert.equal(result.code, 0, result.stderr);
     assert.equal((await activityTaskFailedEvents(moto, task))[0]?.reason, 'processing the task: started first');
   });
 });

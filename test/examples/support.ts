@@ -1,5 +1,7 @@
 /** Helpers the example tests share: running a program, and SWF executions for a polling worker. */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   PollForDecisionTaskCommand,
@@ -9,7 +11,9 @@ import {
   RespondDecisionTaskCompletedCommand,
   StartWorkflowExecutionCommand,
 } from '@aws-sdk/client-swf';
-import type { Moto } from '../support/moto.js';
+import { freePort } from '../support/free-port.js';
+import { openActivityTasks, type Moto, type OpenedActivityTask } from '../support/moto.js';
+import { spawnSidecar } from '../support/sidecar-process.js';
 
 export const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 export const RETRY_POLICY = fileURLToPath(new URL('../../examples/grpc-retry-policy.json', import.meta.url));
@@ -52,7 +56,29 @@ export function run(file: string, args: readonly string[], options: RunOptions):
   });
 }
 
-export { freePort } from '../support/free-port.js';
+/**
+ * A report the example starts while nothing listens at its address yet, and the sidecar started
+ * there `headStartMs` later: the client's retry policy (examples/grpc-retry-policy.json) must
+ * carry the call through. Returns the example's result and the task, for the caller's checks.
+ */
+export async function reportBeforeSidecarListens(
+  moto: Moto,
+  failTask: (address: string, taskToken: string) => Promise<Run>,
+  headStartMs: number,
+): Promise<{ result: Run; task: OpenedActivityTask }> {
+  const [task] = await openActivityTasks(moto, 1);
+  assert.ok(task);
+  const address = `127.0.0.1:${await freePort()}`;
+  const pending = failTask(address, task.taskToken);
+  // Time for the client to start and find nothing there; if it is slower, the call still passes.
+  await sleep(headStartMs);
+  const late = await spawnSidecar({ AWS_ENDPOINT_URL_SWF: moto.url, SWF_SIDECAR_ADDRESS: address });
+  try {
+    return { result: await pending, task };
+  } finally {
+    await late.stop();
+  }
+}
 
 export type Execution = { domain: string; workflowId: string; runId: string };
 
