@@ -46,5 +46,9 @@ USER 65532:65532
 # gRPC (loopback by default: a pod's containers share one network namespace) and metrics.
 EXPOSE 50051 9464
 # node itself is PID 1 (no shell, no npm): SIGTERM reaches the sidecar, which drains and exits 0.
-ENTRYPOINT ["node", "/app/bin/swf-sidecar.js"]
+# --max-semi-space-size=16 is Node 20's default young generation on Node 24, whose V8 lets it grow
+# to 32 MB a semi-space: measured (bench 4 and 3a on Node 24), 50,000 waiting reports take 262 MB
+# instead of 349 MB, for about 5% more CPU per accepted call. V8 reads it only at start-up, so it
+# cannot be set from the code.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/bin/swf-sidecar.js"]
 CMD ["serve"]
