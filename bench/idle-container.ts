@@ -25,7 +25,7 @@ import { type IdleFigures, idleFigures } from './idle.js';
 import type { MeasurementResult, Row } from './report.js';
 import { fixed, mib } from './support/format.js';
 import { waitForServing } from './support/health.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../test/support/free-port.js';
 import { ForeignLoadWindow, threadsSample } from './support/proc.js';
 import { startBareServer } from './support/servers.js';
 

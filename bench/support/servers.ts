@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SIDECAR_BIN } from '../../test/support/sidecar-process.js';
 import { waitForServing } from './health.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../test/support/free-port.js';
 
 export const BARE_SERVER_JS = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
 
