@@ -4,8 +4,8 @@ import { defaultFleetKey, type SidecarConfig } from './config.js';
 import { createDeliveryPipeline } from './delivery/delivery-pipeline.js';
 import type { DeliveryService } from './delivery/delivery-service.js';
 import type { Dispatcher } from './delivery/dispatcher.js';
-import { createActivityTasksHandlers } from './grpc/activity-tasks-handlers.js';
-import { loadContract } from './grpc/contract.js';
+import { createActivityTasksMethods } from './grpc/activity-tasks-handlers.js';
+import { activityTasksDefinition, loadContract } from './grpc/contract.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/grpc-server.js';
 import { loadServerCredentials } from './grpc/server-credentials.js';
 import type { Journal } from './journal/journal.js';
@@ -112,10 +112,11 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
   outstanding = () => service.stats().items;
 
   const definition = loadContract();
-  const handlers = createActivityTasksHandlers(
+  const methods = createActivityTasksMethods(
     service,
     { defaultDelivery: config.defaultDelivery, maxBatchRequestItems: config.maxBatchRequestItems },
     metrics,
+    activityTasksDefinition(definition),
   );
   let ready = false;
   const ops: RunningOpsServer = await startOpsServer(config.metricsAddress, metrics.registry, () => ready);
@@ -133,7 +134,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
         }),
       },
       definition,
-      handlers,
+      methods,
       metrics,
       clock,
     );
@@ -141,6 +142,11 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     await ops.close();
     await fleet?.close();
     throw error;
+  }
+  if (!grpc.fastPath) {
+    logger.warn(
+      'this @grpc/grpc-js version does not allow the fast path: grpc-js serves every call (about twice the CPU a call)',
+    );
   }
   ready = true;
   grpc.setServing(true);

@@ -1,12 +1,19 @@
-import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/proto-loader';
 import type { DeliveryService } from '../delivery/delivery-service.js';
 import type { DeliveryMode, FailureReport, SubmitResult } from '../delivery/failure-report.js';
 import { SidecarError } from '../errors.js';
 import type { SidecarMetrics } from '../metrics.js';
 import type { WireFailBatchResponse, WireFailResponse, WireFailResult } from './contract.js';
-import type { DecodedBatchRequest, DecodedRequest } from './request-decoder.js';
-import { toServiceError } from './status-codes.js';
+import {
+  decodeFailBatchRequest,
+  decodeFailRequest,
+  type DecodedBatchRequest,
+  type DecodedRequest,
+} from './request-decoder.js';
+import { encodeFailResponse } from './response-encoder.js';
+import { toCallStatus } from './status-codes.js';
+import type { AnyUnaryMethod, UnaryMethod } from './unary-method.js';
 
 export interface HandlerOptions {
   readonly defaultDelivery: DeliveryMode;
@@ -47,12 +54,17 @@ function toWire(result: SubmitResult): WireFailResponse {
   };
 }
 
-/** The ActivityTasks service: the edge between gRPC and the DeliveryService. */
-export function createActivityTasksHandlers(
+/**
+ * The ActivityTasks service: the edge between gRPC and the DeliveryService. Requests are read by
+ * the contract-specific decoder (request-decoder.ts); FailActivityTask's two-field response is
+ * written by hand (response-encoder.ts) and the batch response by proto-loader, from `service`.
+ */
+export function createActivityTasksMethods(
   service: DeliveryService,
   options: HandlerOptions,
   metrics: SidecarMetrics,
-): UntypedServiceImplementation {
+  definition: ServiceDefinition,
+): readonly AnyUnaryMethod[] {
   const submitOne = async (request: DecodedRequest): Promise<SubmitResult> => {
     const parsed = fromWire(request, options.defaultDelivery);
     if (parsed instanceof SidecarError) {
@@ -61,42 +73,36 @@ export function createActivityTasksHandlers(
     }
     return service.submit(parsed.report, parsed.mode);
   };
+  const encodeBatchResponse = definition['FailActivityTasks']?.responseSerialize;
+  if (encodeBatchResponse === undefined) throw new Error('FailActivityTasks is missing from the loaded contract');
 
-  return {
-    FailActivityTask(
-      call: ServerUnaryCall<DecodedRequest, WireFailResponse>,
-      callback: sendUnaryData<WireFailResponse>,
-    ): void {
-      submitOne(call.request).then(
-        (result) => callback(null, toWire(result)),
-        (error: unknown) => callback(toServiceError(error)),
-      );
-    },
+  const failOne: UnaryMethod<DecodedRequest, WireFailResponse> = {
+    name: 'FailActivityTask',
+    decode: decodeFailRequest,
+    encode: encodeFailResponse,
+    handle: async (request) => toWire(await submitOne(request)),
+  };
 
-    FailActivityTasks(
-      call: ServerUnaryCall<DecodedBatchRequest, WireFailBatchResponse>,
-      callback: sendUnaryData<WireFailBatchResponse>,
-    ): void {
-      const { tasks, problem } = call.request;
+  const failBatch: UnaryMethod<DecodedBatchRequest, WireFailBatchResponse> = {
+    name: 'FailActivityTasks',
+    decode: decodeFailBatchRequest,
+    encode: (response) => encodeBatchResponse(response),
+    handle: async ({ tasks, problem }) => {
       if (problem !== undefined) {
         metrics.rejections.inc({ reason: 'invalid_batch' });
-        callback({ code: status.INVALID_ARGUMENT, details: problem });
-        return;
+        throw new SidecarError('invalid-argument', problem);
       }
       if (tasks.length === 0 || tasks.length > options.maxBatchRequestItems) {
         metrics.rejections.inc({ reason: 'invalid_batch' });
-        callback({
-          code: status.INVALID_ARGUMENT,
-          details: `tasks has ${tasks.length} items; a batch takes 1 to ${options.maxBatchRequestItems}`,
-        });
-        return;
+        throw new SidecarError(
+          'invalid-argument',
+          `tasks has ${tasks.length} items; a batch takes 1 to ${options.maxBatchRequestItems}`,
+        );
       }
-      Promise.all(tasks.map((task) => submitOne(task).then(okResult, errorResult))).then(
-        (results) => callback(null, { results }),
-        (error: unknown) => callback(toServiceError(error)),
-      );
+      return { results: await Promise.all(tasks.map((task) => submitOne(task).then(okResult, errorResult))) };
     },
   };
+  return [failOne, failBatch];
 }
 
 function okResult(result: SubmitResult): WireFailResult {
@@ -104,11 +110,6 @@ function okResult(result: SubmitResult): WireFailResult {
 }
 
 function errorResult(error: unknown): WireFailResult {
-  const serviceError = toServiceError(error);
-  return {
-    code: serviceError.code ?? status.UNKNOWN,
-    message: serviceError.details ?? '',
-    outcome: 'OUTCOME_UNSPECIFIED',
-    attempts: 0,
-  };
+  const { code, details } = toCallStatus(error);
+  return { code, message: details, outcome: 'OUTCOME_UNSPECIFIED', attempts: 0 };
 }

@@ -63,6 +63,15 @@ export function loadContract(): protoLoader.PackageDefinition {
   return protoLoader.loadSync(PROTO_FILE, LOADER_OPTIONS);
 }
 
+/** The ActivityTasks service of a loaded contract. */
+export function activityTasksDefinition(definition: protoLoader.PackageDefinition): protoLoader.ServiceDefinition {
+  const service = definition[SERVICE_NAME];
+  if (service === undefined || !('FailActivityTask' in service)) {
+    throw new Error(`${SERVICE_NAME} is missing from the loaded contract`);
+  }
+  return service;
+}
+
 /**
  * What server reflection describes: the contract with the field names the .proto declares
  * (`task_token`; the handlers' definition above uses lowerCamelCase, and a descriptor built from

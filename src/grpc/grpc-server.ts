@@ -6,10 +6,10 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Clock } from '../clock.js';
 import type { SidecarMetrics } from '../metrics.js';
-import { loadReflectedContract, SERVICE_NAME, type WireFailResponse } from './contract.js';
-import { instrumentUnary } from './instrument-unary.js';
-import { decodeFailBatchRequest, decodeFailRequest } from './request-decoder.js';
-import { encodeFailResponse } from './response-encoder.js';
+import { activityTasksDefinition, loadReflectedContract, SERVICE_NAME } from './contract.js';
+import { CallInstruments, grpcJsUnaryHandler } from './instrument-unary.js';
+import type { AnyUnaryMethod } from './unary-method.js';
+import { installUnaryFastPath, type FastUnaryRoute } from './unary-fast-path.js';
 
 export interface GrpcServerOptions {
   /** HOST:PORT or unix:/path; port 0 picks a free port. */
@@ -23,6 +23,11 @@ export interface GrpcServerOptions {
 export interface RunningGrpcServer {
   /** The address clients dial: HOST:PORT with the bound port, or unix:/path. */
   readonly address: string;
+  /**
+   * The ActivityTasks calls are served off the HTTP/2 stream (unary-fast-path.ts); false when
+   * this grpc-js version did not allow it and grpc-js serves them.
+   */
+  readonly fastPath: boolean;
   setServing(serving: boolean): void;
   /** Stops accepting calls and waits for running ones; forces them closed after `graceMs`. */
   stop(graceMs: number): Promise<void>;
@@ -30,28 +35,39 @@ export interface RunningGrpcServer {
 
 /**
  * The gRPC server: ActivityTasks (instrumented), grpc.health.v1.Health and server reflection,
- * so grpcurl works without the proto file.
+ * so grpcurl works without the proto file. The ActivityTasks methods are served by the fast path
+ * in front of grpc-js for plain calls, and by grpc-js for the rest (compressed messages, ...).
  */
 export async function startGrpcServer(
   options: GrpcServerOptions,
   definition: PackageDefinition,
-  handlers: UntypedServiceImplementation,
+  methods: readonly AnyUnaryMethod[],
   metrics: SidecarMetrics,
   clock: Clock,
 ): Promise<RunningGrpcServer> {
   const server = new Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
     'grpc.max_send_message_length': options.maxReceiveMessageBytes,
+    // Nothing reads channelz here; it costs grpc-js a call tracker per call.
+    'grpc.enable_channelz': 0,
   });
-  const serviceDefinition = definition[SERVICE_NAME];
-  if (serviceDefinition === undefined || !('FailActivityTask' in serviceDefinition)) {
-    throw new Error(`${SERVICE_NAME} is missing from the loaded contract`);
+  const serviceDefinition = activityTasksDefinition(definition);
+  const grpcJsService: ServiceDefinition = {};
+  const grpcJsHandlers: UntypedServiceImplementation = {};
+  const fastRoutes = new Map<string, FastUnaryRoute>();
+  for (const method of methods) {
+    const definitionOfMethod = serviceDefinition[method.name];
+    if (definitionOfMethod === undefined) throw new Error(`${SERVICE_NAME}/${method.name} is not in the contract`);
+    const instruments = new CallInstruments(SERVICE_NAME, method.name, metrics, clock);
+    grpcJsService[method.name] = {
+      ...definitionOfMethod,
+      requestDeserialize: method.decode,
+      responseSerialize: method.encode,
+    };
+    grpcJsHandlers[method.name] = grpcJsUnaryHandler(method, instruments);
+    fastRoutes.set(definitionOfMethod.path, { method, instruments });
   }
-  const instrumented: UntypedServiceImplementation = {};
-  for (const [method, handler] of Object.entries(handlers)) {
-    instrumented[method] = instrumentUnary(SERVICE_NAME, method, handler as never, metrics, clock);
-  }
-  server.addService(withContractDecoders(serviceDefinition), instrumented);
+  server.addService(grpcJsService, grpcJsHandlers);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   health.addToServer(server);
@@ -79,9 +95,11 @@ export async function startGrpcServer(
   }
   if (socketPath !== undefined && options.unixSocketMode !== undefined) await chmod(socketPath, options.unixSocketMode);
   const address = socketPath !== undefined ? options.address : options.address.replace(/:\d+$/, `:${port}`);
+  const fastPath = installUnaryFastPath(server, fastRoutes, options.maxReceiveMessageBytes);
 
   return {
     address,
+    fastPath,
     setServing(serving) {
       const value = serving ? 'SERVING' : 'NOT_SERVING';
       health.setStatus('', value);
@@ -100,29 +118,6 @@ export async function startGrpcServer(
       });
     },
   };
-}
-
-/**
- * The ActivityTasks methods decode requests with the contract-specific decoder
- * (request-decoder.ts), and FailActivityTask encodes its two-field response by hand
- * (response-encoder.ts); the batch response is encoded by proto-loader as usual.
- */
-function withContractDecoders(service: ServiceDefinition): ServiceDefinition {
-  const decoded: ServiceDefinition = {};
-  for (const [name, method] of Object.entries(service)) {
-    if (name === 'FailActivityTask') {
-      decoded[name] = {
-        ...method,
-        requestDeserialize: decodeFailRequest,
-        responseSerialize: (value: object) => encodeFailResponse(value as WireFailResponse),
-      };
-    } else if (name === 'FailActivityTasks') {
-      decoded[name] = { ...method, requestDeserialize: decodeFailBatchRequest };
-    } else {
-      decoded[name] = method;
-    }
-  }
-  return decoded;
 }
 
 /**

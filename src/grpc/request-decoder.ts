@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { CompactReport } from '../delivery/compact-report.js';
 import type { WireDelivery } from './contract.js';
 
@@ -62,6 +62,8 @@ function readFailRequest(bytes: Buffer, start: number, end: number): DecodedRequ
   let token: [number, number] | undefined;
   let reason: [number, number] | undefined;
   let details: [number, number] | undefined;
+  let reasonAscii = false;
+  let detailsAscii = false;
   let delivery = 0;
   while (!reader.done) {
     const { field, wireType } = reader.tag();
@@ -71,12 +73,21 @@ function readFailRequest(bytes: Buffer, start: number, end: number): DecodedRequ
       case 3: {
         expectWireType(FIELD_NAMES[field], wireType, 2);
         const { start: s, end: e } = reader.lengthDelimited();
-        if (!isUtf8(bytes.subarray(s, e))) {
+        // ASCII (nearly every report) is valid UTF-8 with one UTF-16 unit a byte: one SIMD pass.
+        const value = bytes.subarray(s, e);
+        const ascii = isAscii(value);
+        if (!ascii && !isUtf8(value)) {
           return { problem: `${FIELD_NAMES[field]} is not valid UTF-8` };
         }
-        if (field === 1) token = [s, e];
-        else if (field === 2) reason = [s, e];
-        else details = [s, e];
+        if (field === 1) {
+          token = [s, e];
+        } else if (field === 2) {
+          reason = [s, e];
+          reasonAscii = ascii;
+        } else {
+          details = [s, e];
+          detailsAscii = ascii;
+        }
         break;
       }
       case 4:
@@ -99,8 +110,8 @@ function readFailRequest(bytes: Buffer, start: number, end: number): DecodedRequ
     text,
     reasonBytes,
     detailsBytes,
-    reason === undefined ? -1 : utf16Length(bytes, reason[0], reason[1]),
-    details === undefined ? -1 : utf16Length(bytes, details[0], details[1]),
+    reason === undefined ? -1 : reasonAscii ? reasonBytes : utf16Length(bytes, reason[0], reason[1]),
+    details === undefined ? -1 : detailsAscii ? detailsBytes : utf16Length(bytes, details[0], details[1]),
   );
   return { report, delivery: DELIVERY_NAMES[delivery] ?? delivery };
 }

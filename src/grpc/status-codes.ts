@@ -20,20 +20,40 @@ export const RETRY_AFTER_TRAILER = 'retry-after-ms';
  */
 export const RETRY_PUSHBACK_TRAILER = 'grpc-retry-pushback-ms';
 
+/** A call's final status as the caller sees it, whichever transport path sends it. */
+export interface CallStatus {
+  readonly code: status;
+  readonly details: string;
+  /** Extra trailers (lower-case ASCII names, string values). */
+  readonly trailers: Readonly<Record<string, string>>;
+}
+
+const NO_TRAILERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
- * Turns anything a handler caught into the status its caller gets. A SidecarError keeps its
+ * Turns anything a handler threw into the status its caller gets. A SidecarError keeps its
  * message; anything else is a bug of ours and says INTERNAL without leaking internals.
  */
-export function toServiceError(error: unknown): Partial<ServiceError> {
+export function toCallStatus(error: unknown): CallStatus {
   if (!isSidecarError(error)) {
-    return { code: status.INTERNAL, details: `internal error in the sidecar: ${String(error)}` };
+    return { code: status.INTERNAL, details: `internal error in the sidecar: ${String(error)}`, trailers: NO_TRAILERS };
   }
-  const metadata = new Metadata();
+  let trailers = NO_TRAILERS;
   if (error.retryAfterMs !== undefined) {
-    metadata.set(RETRY_AFTER_TRAILER, String(error.retryAfterMs));
-    metadata.set(RETRY_PUSHBACK_TRAILER, String(error.retryAfterMs));
+    trailers = {
+      [RETRY_AFTER_TRAILER]: String(error.retryAfterMs),
+      [RETRY_PUSHBACK_TRAILER]: String(error.retryAfterMs),
+    };
   } else if (error.kind === 'resource-exhausted') {
-    metadata.set(RETRY_PUSHBACK_TRAILER, '-1');
+    trailers = { [RETRY_PUSHBACK_TRAILER]: '-1' };
   }
-  return { code: STATUS_BY_KIND[error.kind], details: error.message, metadata };
+  return { code: STATUS_BY_KIND[error.kind], details: error.message, trailers };
+}
+
+/** The same status in grpc-js's shape, for the calls grpc-js itself serves. */
+export function toServiceError(error: unknown): Partial<ServiceError> {
+  const { code, details, trailers } = toCallStatus(error);
+  const metadata = new Metadata();
+  for (const [name, value] of Object.entries(trailers)) metadata.set(name, value);
+  return { code, details, metadata };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RecentDeliveries } from '../../src/delivery/recent-deliveries.js';
+import { fingerprint, RecentDeliveries } from '../../src/delivery/recent-deliveries.js';
 
 describe('RecentDeliveries', () => {
   it('remembers a token for the TTL, then forgets it', () => {
@@ -30,8 +30,30 @@ describe('RecentDeliveries', () => {
     const recent = new RecentDeliveries(1000, 10);
     recent.remember('secret-token-value', 0);
     assert.doesNotMatch(
-      JSON.stringify([...(recent as unknown as { expiresAtByKey: Map<string, number> }).expiresAtByKey.keys()]),
+      JSON.stringify([...(recent as unknown as { entryByKey: Map<string, unknown> }).entryByKey.keys()]),
       /secret/,
     );
+  });
+
+  it('tells apart tokens whose sampled fingerprints collide', () => {
+    // 1,000 characters: the fingerprint samples every 20th, so the first one is not among them.
+    const token = 'A' + 'x'.repeat(999);
+    const twin = 'B' + 'x'.repeat(999);
+    assert.equal(fingerprint(token), fingerprint(twin));
+    assert.notEqual(fingerprint(token), fingerprint('x'.repeat(999) + 'A'));
+    const recent = new RecentDeliveries(1000, 10);
+    recent.remember(token, 0);
+    assert.equal(recent.has(token, 1), true);
+    assert.equal(recent.has(twin, 1), false);
+  });
+
+  it('forgets a fingerprint with the last entry that had it', () => {
+    const recent = new RecentDeliveries(1000, 10);
+    recent.remember('again', 0);
+    recent.remember('again', 500);
+    assert.equal(recent.has('again', 1400), true);
+    assert.equal(recent.has('again', 1500), false);
+    const counts = (recent as unknown as { fingerprintCounts: Map<number, number> }).fingerprintCounts;
+    assert.equal(counts.size, 0);
   });
 });

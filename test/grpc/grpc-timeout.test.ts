@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseGrpcTimeout } from '../../src/grpc/grpc-timeout.js';
+
+describe('parseGrpcTimeout', () => {
+  it('reads every unit of the gRPC over HTTP/2 spec', () => {
+    assert.equal(parseGrpcTimeout('2H'), 7_200_000);
+    assert.equal(parseGrpcTimeout('3M'), 180_000);
+    assert.equal(parseGrpcTimeout('20S'), 20_000);
+    assert.equal(parseGrpcTimeout('250m'), 250);
+    assert.equal(parseGrpcTimeout('1500u'), 1.5);
+    assert.equal(parseGrpcTimeout('99999999n'), 99.999999);
+  });
+
+  it('refuses anything else, for grpc-js to answer', () => {
+    for (const value of ['', 'soon', '10', '123456789S', '-1S', '1.5S', ' 1S', '1 S', '1s', '1SS']) {
+      assert.equal(parseGrpcTimeout(value), undefined, value);
+    }
+  });
+});
