@@ -108,7 +108,7 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     metrics.journalStats = () => journal.stats();
     await replayJournal(journal, service, metrics, logger);
   }
-  metrics.sendRate.set(limiter.currentRatePerSecond());
+  metrics.sendRateSource = () => limiter.currentRatePerSecond();
   outstanding = () => service.stats().items;
 
   const definition = loadContract();

@@ -48,6 +48,8 @@ export class SidecarMetrics {
   readonly ready: Gauge;
   /** Read at scrape time, so the queue's gauges cost nothing on the hot path. */
   queueStats: (() => { items: number; bytes: number }) | undefined;
+  /** Read at scrape time: the limiter's current send rate. */
+  sendRateSource: (() => number) | undefined;
   /** Read at scrape time, so the journal's gauges cost nothing between scrapes. */
   journalStats: (() => { bytes: number; pendingRecords: number }) | undefined;
   readonly journalBytes: Gauge;
@@ -145,10 +147,15 @@ export class SidecarMetrics {
       help: 'Seconds the dispatcher had reports ready and send slots free but waited for a rate permit.',
       registers,
     });
+    const sendRateSource = (): number | undefined => this.sendRateSource?.();
     this.sendRate = new Gauge({
       name: 'swf_sidecar_rate_limit_per_second',
       help: 'The current SWF send rate of the limiter (lowered after throttling, recovering to the configured rate).',
       registers,
+      collect() {
+        const rate = sendRateSource();
+        if (rate !== undefined) this.set(rate);
+      },
     });
     this.rejections = new Counter({
       name: 'swf_sidecar_rejections_total',

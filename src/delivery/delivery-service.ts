@@ -94,7 +94,7 @@ export class DeliveryService {
       if (mode === 'queued') {
         this.widenBudgetForQueued(existing);
         await this.makeDurable(existing, false);
-        return { outcome: 'queued', attempts: 0 };
+        return QUEUED;
       }
       return answerFor(await existing.settled);
     }
@@ -102,9 +102,9 @@ export class DeliveryService {
     const item = this.admit(report, mode, now);
     if (mode === 'queued') {
       // Durable before the caller hears QUEUED; a failed append ends the item for every joiner.
-      await this.makeDurable(item, true);
+      if (this.deps.journal !== undefined) await this.makeDurable(item, true);
       this.dispatcher.enqueue(item);
-      return { outcome: 'queued', attempts: 0 };
+      return QUEUED;
     }
     this.dispatcher.enqueue(item);
     return answerFor(await item.settled);
@@ -275,6 +275,9 @@ export class DeliveryService {
     return Math.max(100, Math.ceil(((this.queuedItems / 10) * 1000) / rate));
   }
 }
+
+/** The answer of every accepted QUEUED report. */
+const QUEUED: SubmitResult = Object.freeze({ outcome: 'queued', attempts: 0 });
 
 function answerFor(result: DeliveryResult): SubmitResult {
   if (result.ok) return { outcome: 'delivered', attempts: result.attempts };

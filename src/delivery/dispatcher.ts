@@ -118,7 +118,6 @@ export class Dispatcher {
       for (const item of batch) void this.send(item);
     }
     if (queue.length === 0) this.endRateWait();
-    metrics.sendRate.set(limiter.currentRatePerSecond());
   }
 
   private wakeAfter(delayMs: number): void {

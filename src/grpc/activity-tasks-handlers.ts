@@ -47,7 +47,11 @@ export function fromWire(
   return { report: request.report, mode };
 }
 
+/** The answer of every accepted QUEUED report. */
+const QUEUED_ON_THE_WIRE: WireFailResponse = Object.freeze({ outcome: 'OUTCOME_QUEUED', attempts: 0 });
+
 function toWire(result: SubmitResult): WireFailResponse {
+  if (result.outcome === 'queued' && result.attempts === 0) return QUEUED_ON_THE_WIRE;
   return {
     outcome: result.outcome === 'delivered' ? 'OUTCOME_DELIVERED' : 'OUTCOME_QUEUED',
     attempts: result.attempts,

@@ -9,7 +9,7 @@ import type { SidecarMetrics } from '../metrics.js';
 import { activityTasksDefinition, loadReflectedContract, SERVICE_NAME } from './contract.js';
 import { CallInstruments, grpcJsUnaryHandler } from './instrument-unary.js';
 import type { AnyUnaryMethod } from './unary-method.js';
-import { installUnaryFastPath, type FastUnaryRoute } from './unary-fast-path.js';
+import { installUnaryFastPath, ResponseFrames, type FastUnaryRoute } from './unary-fast-path.js';
 
 export interface GrpcServerOptions {
   /** HOST:PORT or unix:/path; port 0 picks a free port. */
@@ -65,7 +65,7 @@ export async function startGrpcServer(
       responseSerialize: method.encode,
     };
     grpcJsHandlers[method.name] = grpcJsUnaryHandler(method, instruments);
-    fastRoutes.set(definitionOfMethod.path, { method, instruments });
+    fastRoutes.set(definitionOfMethod.path, { method, instruments, frames: new ResponseFrames() });
   }
   server.addService(grpcJsService, grpcJsHandlers);
 

@@ -10,6 +10,27 @@ import type { AnyUnaryMethod } from './unary-method.js';
 export interface FastUnaryRoute {
   readonly method: AnyUnaryMethod;
   readonly instruments: CallInstruments;
+  readonly frames: ResponseFrames;
+}
+
+/**
+ * Length-prefixed response messages. The last one is kept: most answers are the same constant
+ * message (QUEUED), which then costs no allocation or copy. Frames are only ever read.
+ */
+export class ResponseFrames {
+  private lastMessage: Buffer | undefined;
+  private lastFrame: Buffer | undefined;
+
+  frameOf(message: Buffer): Buffer {
+    if (message === this.lastMessage && this.lastFrame !== undefined) return this.lastFrame;
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(message.length, 1);
+    message.copy(frame, FRAME_HEADER_BYTES);
+    this.lastMessage = message;
+    this.lastFrame = frame;
+    return frame;
+  }
 }
 
 type StreamListener = (
@@ -227,13 +248,9 @@ class FastUnaryCall {
     this.finish(status.OK);
     const { stream } = this;
     if (stream.destroyed || stream.closed) return;
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, FRAME_HEADER_BYTES);
     stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
     stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
-    stream.end(frame);
+    stream.end(this.route.frames.frameOf(message));
   }
 
   /** Trailers-only answer: the status in the response headers, which end the stream. */

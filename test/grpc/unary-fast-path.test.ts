@@ -18,7 +18,7 @@ import { activityTasksClientConstructor, activityTasksDefinition, loadContract }
 import { CallInstruments } from '../../src/grpc/instrument-unary.js';
 import { decodeFailRequest, type DecodedRequest } from '../../src/grpc/request-decoder.js';
 import { encodeFailResponse } from '../../src/grpc/response-encoder.js';
-import { installUnaryFastPath, type FastUnaryRoute } from '../../src/grpc/unary-fast-path.js';
+import { installUnaryFastPath, ResponseFrames, type FastUnaryRoute } from '../../src/grpc/unary-fast-path.js';
 import type { UnaryMethod } from '../../src/grpc/unary-method.js';
 import type { WireFailResponse } from '../../src/grpc/contract.js';
 import { SidecarMetrics } from '../../src/metrics.js';
@@ -85,7 +85,9 @@ describe('the unary fast path in front of grpc-js', () => {
       ),
     );
     address = `127.0.0.1:${port}`;
-    const routes = new Map<string, FastUnaryRoute>([[FAIL_ONE, { method: fastMethod, instruments }]]);
+    const routes = new Map<string, FastUnaryRoute>([
+      [FAIL_ONE, { method: fastMethod, instruments, frames: new ResponseFrames() }],
+    ]);
     installed = installUnaryFastPath(server, routes, MAX_MESSAGE_BYTES);
     const Constructor = activityTasksClientConstructor(definition);
     client = new Constructor(address, credentials.createInsecure()) as unknown as Client;
