@@ -61,23 +61,29 @@ export async function startSidecar(config: SidecarConfig, deps: SidecarDeps = {}
     },
   });
   const metrics = new SidecarMetrics(new Registry(), loopDelay);
-  const awsPort =
-    deps.swf === undefined
-      ? new AwsSwfPort({ requestTimeoutMs: config.requestTimeoutMs, maxSockets: config.maxInFlight })
-      : undefined;
-  const swf: SwfPort = deps.swf ?? awsPort!;
-  // Region, endpoint and credentials resolved before ready, so the first reports do not pay
-  // for it (and so a missing region or credentials shows in the log at once).
-  const warm = awsPort === undefined ? undefined : await awsPort.warmUp();
-  if (warm !== undefined) {
+  const logResolution = (warm: WarmUpReport): void => {
     const warmLog = { swf_endpoint: warm.endpoint, signing_region: warm.signingRegion };
     if (warm.errors.length === 0) logger.info(warmLog, 'SWF client ready');
     else
       logger.warn(
         { ...warmLog, errors: warm.errors.map((error) => error.message) },
-        'SWF client not fully resolved yet; will retry on first send',
+        'SWF client not fully resolved yet; will retry on the next send',
       );
-  }
+  };
+  const awsPort =
+    deps.swf === undefined
+      ? new AwsSwfPort({
+          requestTimeoutMs: config.requestTimeoutMs,
+          maxSockets: config.maxInFlight,
+          onResolution: logResolution,
+        })
+      : undefined;
+  const swf: SwfPort = deps.swf ?? awsPort!;
+  // The AWS SDK is loaded, and region, endpoint and credentials resolved, by the first report
+  // (logged then): a sidecar whose worker never fails a task never pays for them. Fleet mode
+  // needs the region for its default key, so it resolves them before ready.
+  const warm = awsPort !== undefined && config.redisUrl !== '' ? await awsPort.warmUp() : undefined;
+  if (warm !== undefined) logResolution(warm);
   const local = new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
   const fleet =
     deps.limiter === undefined && config.redisUrl !== ''

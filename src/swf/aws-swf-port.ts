@@ -7,8 +7,10 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { RespondActivityTaskFailedCommand, SWFClient } from '@aws-sdk/client-swf';
-import { type EndpointParameterInstructionsSupplier, getEndpointFromInstructions } from '@smithy/core/endpoints';
+import type * as ClientSwf from '@aws-sdk/client-swf';
+import type { SWFClient } from '@aws-sdk/client-swf';
+import type * as SmithyEndpoints from '@smithy/core/endpoints';
+import type { EndpointParameterInstructionsSupplier } from '@smithy/core/endpoints';
 import type { FailureReport } from '../delivery/failure-report.js';
 import { classifySwfError } from './classify-swf-error.js';
 import { SigV4JsonSigner } from './sigv4-json-request.js';
@@ -19,6 +21,12 @@ export interface AwsSwfPortOptions {
   readonly requestTimeoutMs: number;
   /** Keep-alive sockets to SWF; matches the dispatcher's in-flight bound. */
   readonly maxSockets: number;
+  /**
+   * Told what the first call's resolution of region, endpoint and credentials found (the SDK is
+   * loaded then, not at start-up), and again when it first works after failing. Not called for
+   * warmUp(), whose caller has the report.
+   */
+  readonly onResolution?: (report: WarmUpReport) => void;
 }
 
 const TARGET = 'SimpleWorkflowService.RespondActivityTaskFailed';
@@ -47,6 +55,21 @@ interface Destination {
   readonly userAgent: string;
   /** Sample the server's Date header to correct the signing time, as the SDK does. */
   readonly clockSkewCorrection: boolean;
+}
+
+/** What is taken from the SDK, loaded on first use. */
+interface Sdk {
+  readonly SWFClient: typeof ClientSwf.SWFClient;
+  readonly RespondActivityTaskFailedCommand: typeof ClientSwf.RespondActivityTaskFailedCommand;
+  readonly getEndpointFromInstructions: typeof SmithyEndpoints.getEndpointFromInstructions;
+}
+
+async function loadSdk(): Promise<Sdk> {
+  const [{ SWFClient, RespondActivityTaskFailedCommand }, { getEndpointFromInstructions }] = await Promise.all([
+    import('@aws-sdk/client-swf'),
+    import('@smithy/core/endpoints'),
+  ]);
+  return { SWFClient, RespondActivityTaskFailedCommand, getEndpointFromInstructions };
 }
 
 /** How one HTTP exchange ended, before classification. */
@@ -91,20 +114,42 @@ type Exchange =
  * diagnostic headers (amz-sdk-invocation-id, amz-sdk-request, x-amz-user-agent).
  */
 export class AwsSwfPort implements SwfPort {
-  /** Never sends: only its resolved config is used. */
-  private readonly client = new SWFClient({});
+  /** Never sends: only its resolved config is used. Made with the first call or warmUp(). */
+  private client: SWFClient | undefined;
+  private loadingSdk: Promise<Sdk> | undefined;
   private readonly httpAgent: HttpAgent;
   private readonly httpsAgent: HttpsAgent;
   private destination: Destination | undefined;
   private resolving: Promise<Destination> | undefined;
   /** Server time minus local time, in ms (the SDK's `systemClockOffset`). */
-  private clockOffsetMs: number;
+  private clockOffsetMs = 0;
+  /** What the calls' resolution of region, endpoint and credentials found so far. */
+  private resolution: 'unknown' | 'failed' | 'resolved' = 'unknown';
 
   constructor(private readonly options: AwsSwfPortOptions) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
     this.httpAgent = new HttpAgent(agentOptions);
     this.httpsAgent = new HttpsAgent(agentOptions);
-    this.clockOffsetMs = this.client.config.systemClockOffset;
+  }
+
+  /**
+   * The SDK is loaded on first use, not at start-up: a sidecar whose worker never fails a task
+   * never holds it (about 2 MB of anonymous memory, bench 9) and never fetches credentials
+   * (one STS call per pod with IRSA).
+   */
+  private sdk(): Promise<Sdk> {
+    this.loadingSdk ??= loadSdk().then((sdk) => {
+      this.client = new sdk.SWFClient({});
+      this.clockOffsetMs = this.client.config.systemClockOffset;
+      return sdk;
+    });
+    return this.loadingSdk;
+  }
+
+  private async loadedClient(): Promise<SWFClient> {
+    if (this.client !== undefined) return this.client;
+    await this.sdk();
+    return this.client!;
   }
 
   /**
@@ -119,7 +164,10 @@ export class AwsSwfPort implements SwfPort {
       errors.push(asError(error));
       return undefined;
     });
-    await this.client.config.credentials().catch((error: unknown) => errors.push(asError(error)));
+    await this.loadedClient()
+      .then((client) => client.config.credentials())
+      .catch((error: unknown) => errors.push(asError(error)));
+    this.resolution = errors.length === 0 ? 'resolved' : 'failed';
     return { endpoint: destination?.url, signingRegion: destination?.signingRegion, errors };
   }
 
@@ -131,12 +179,14 @@ export class AwsSwfPort implements SwfPort {
     const body = JSON.stringify({ taskToken: report.taskToken, reason: report.reason, details: report.details });
     try {
       destination = this.destination ?? (await this.resolveDestination());
-      const credentials = await this.client.config.credentials();
+      const credentials = await (this.client ?? (await this.loadedClient())).config.credentials();
       headers = destination.signer.sign(credentials, TARGET, body, Date.now() + this.clockOffsetMs);
     } catch (error) {
+      this.noteResolution(asError(error));
       // Nothing was sent: SWF cannot have recorded anything.
       return neverSent(classifySwfError(error));
     }
+    if (this.resolution !== 'resolved') this.noteResolution(undefined);
     headers['content-length'] = Buffer.byteLength(body);
     headers['user-agent'] = destination.userAgent;
 
@@ -174,7 +224,7 @@ export class AwsSwfPort implements SwfPort {
   destroy(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
-    this.client.destroy();
+    this.client?.destroy();
   }
 
   private timeoutResult(): SendResult {
@@ -248,6 +298,19 @@ export class AwsSwfPort implements SwfPort {
     });
   }
 
+  /** Tells onResolution what the calls found: the first time, and when it first works after failing. */
+  private noteResolution(error: Error | undefined): void {
+    const failed = error !== undefined;
+    if (this.resolution === 'unknown' || (this.resolution === 'failed' && !failed)) {
+      this.options.onResolution?.({
+        endpoint: this.destination?.url,
+        signingRegion: this.destination?.signingRegion,
+        errors: error === undefined ? [] : [error],
+      });
+    }
+    this.resolution = failed ? 'failed' : 'resolved';
+  }
+
   private resolveDestination(): Promise<Destination> {
     this.resolving ??= this.loadDestination().then(
       (destination) => (this.destination = destination),
@@ -260,7 +323,8 @@ export class AwsSwfPort implements SwfPort {
   }
 
   private async loadDestination(): Promise<Destination> {
-    const config = this.client.config;
+    const { RespondActivityTaskFailedCommand, getEndpointFromInstructions } = await this.sdk();
+    const config = (await this.loadedClient()).config;
     const region = await config.region();
     // The command's own instructions (the SDK types them loosely): Region, UseFIPS, UseDualStack
     // and Endpoint, all built-in parameters read from the config.

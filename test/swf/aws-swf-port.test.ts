@@ -10,7 +10,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { SWFClient } from '@aws-sdk/client-swf';
-import { AwsSwfPort, type AwsSwfPortOptions } from '../../src/swf/aws-swf-port.js';
+import { AwsSwfPort, type AwsSwfPortOptions, type WarmUpReport } from '../../src/swf/aws-swf-port.js';
 import type { SendResult } from '../../src/swf/swf-port.js';
 import { FakeSwf, type FakeSwfOptions } from '../support/fake-swf.js';
 
@@ -521,5 +521,29 @@ describe('AwsSwfPort: configuration from the SDK', () => {
     assert.match(report.errors[0]?.message ?? '', /region/i);
     assertResult(await port.send({ taskToken: 'tok' }, live()), { kind: 'retryable', outcomeUnknown: false });
     assert.equal(recorder.requests.length, 0);
+  });
+
+  it('loads the SDK with the first call, and reports that resolution once per outcome', async () => {
+    setEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+    const recorder = await startRecorder();
+    const reports: WarmUpReport[] = [];
+    const port = portFor(recorder.url, { onResolution: (report) => reports.push(report) });
+    assert.equal((port as unknown as { client: unknown }).client, undefined, 'no SDK client before the first call');
+    // Two calls at once, then a third: one report of the missing credentials, not three.
+    const failed = await Promise.all([port.send({ taskToken: 'a' }, live()), port.send({ taskToken: 'b' }, live())]);
+    assert.deepEqual(
+      failed.map((result) => result.kind),
+      ['retryable', 'retryable'],
+    );
+    await port.send({ taskToken: 'c' }, live());
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]?.errors[0]?.name, 'CredentialsProviderError');
+    assert.equal(recorder.requests.length, 0);
+    // Once they show up: one more report, with no errors, and the calls go out.
+    setEnv({ AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY });
+    assert.equal((await port.send({ taskToken: 'd' }, live())).kind, 'delivered');
+    assert.equal((await port.send({ taskToken: 'e' }, live())).kind, 'delivered');
+    assert.deepEqual(reports.at(-1), { endpoint: `${recorder.url}/`, signingRegion: REGION, errors: [] });
+    assert.equal(reports.length, 2);
   });
 });
