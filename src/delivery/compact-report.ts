@@ -10,8 +10,8 @@ import type { FailureReport } from './failure-report.js';
 export class CompactReport implements FailureReport {
   constructor(
     readonly taskToken: string,
-    /** reason's bytes, then details' bytes. */
-    private readonly text: Buffer,
+    /** reason's bytes, then details' bytes (possibly a slice of a shared slab, text-slabs.ts). */
+    private text: Buffer,
     /** Byte length of reason in `text`; -1 when absent. */
     private readonly reasonBytes: number,
     /** Byte length of details in `text`; -1 when absent. */
@@ -30,6 +30,14 @@ export class CompactReport implements FailureReport {
     if (this.detailsBytes < 0) return undefined;
     const start = Math.max(0, this.reasonBytes);
     return this.text.toString('utf8', start, start + this.detailsBytes);
+  }
+
+  /** Moves the text to a buffer of its own, so a report that waits long pins no shared slab. */
+  detach(): void {
+    if (this.text.byteLength === this.text.buffer.byteLength) return;
+    const own = Buffer.allocUnsafeSlow(this.text.length);
+    this.text.copy(own);
+    this.text = own;
   }
 
   /** Bytes held: the token's characters and the text buffer. */

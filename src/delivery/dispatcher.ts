@@ -225,6 +225,7 @@ export class Dispatcher {
   }
 
   private retryLater(item: PendingDelivery, delayMs: number): void {
+    item.report.detach?.();
     const timer = this.deps.clock.setTimeout(() => {
       this.retryTimers.delete(item);
       item.readyAtMs = this.deps.clock.now();

@@ -7,6 +7,8 @@ export interface FailureReport {
   readonly reason?: string | undefined;
   /** Absent: SWF gets no details. "" is sent as "". */
   readonly details?: string | undefined;
+  /** Called when the report will wait long (a retry): let go of storage shared with others. */
+  detach?(): void;
 }
 
 /** When the caller is answered: after SWF answered, or as soon as the sidecar accepted. */

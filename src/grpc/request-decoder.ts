@@ -1,5 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { CompactReport } from '../delivery/compact-report.js';
+import { TextSlabs } from '../delivery/text-slabs.js';
 import type { WireDelivery } from './contract.js';
 
 /** A FailActivityTaskRequest as the handlers get it: decoded, or what is wrong with it. */
@@ -11,6 +12,9 @@ export interface DecodedBatchRequest {
   /** Set when the batch itself could not be read. */
   readonly problem?: string;
 }
+
+/** The reports' texts, off the V8 heap, a few dozen to a slab. */
+const REPORT_TEXT = new TextSlabs();
 
 const DELIVERY_NAMES: readonly WireDelivery[] = ['DELIVERY_UNSPECIFIED', 'DELIVERY_CONFIRMED', 'DELIVERY_QUEUED'];
 
@@ -100,9 +104,9 @@ function readFailRequest(bytes: Buffer, start: number, end: number): DecodedRequ
   }
   const reasonBytes = reason === undefined ? -1 : reason[1] - reason[0];
   const detailsBytes = details === undefined ? -1 : details[1] - details[0];
-  // Unpooled on purpose: a slice of Node's shared 8 KB pool would keep the whole pool alive, with
-  // whatever transient buffers share it, for as long as the report waits (measured: 4.9 KB a report).
-  const text = Buffer.allocUnsafeSlow(Math.max(0, reasonBytes) + Math.max(0, detailsBytes));
+  // Not from Node's shared 8 KB pool: a slice of it would keep the whole pool alive, with whatever
+  // transient buffers share it, for as long as the report waits (measured: 4.9 KB a report).
+  const text = REPORT_TEXT.allocate(Math.max(0, reasonBytes) + Math.max(0, detailsBytes));
   if (reason !== undefined) bytes.copy(text, 0, reason[0], reason[1]);
   if (details !== undefined) bytes.copy(text, Math.max(0, reasonBytes), details[0], details[1]);
   const report = new CompactReport(

@@ -69,6 +69,20 @@ describe('Dispatcher: retries and outcomes', () => {
     assert.equal(await metricValue(metrics, 'swf_sidecar_swf_requests_total', { outcome: 'throttled' }), 1);
   });
 
+  it('lets a report that waits to retry go of shared storage; one sent at once keeps it', async () => {
+    const { service, clock } = createTestPipeline({}, (report) =>
+      report.taskToken === 'slow' ? THROTTLED : DELIVERED,
+    );
+    const detached: string[] = [];
+    const report = (taskToken: string) => ({ taskToken, detach: () => detached.push(taskToken) });
+    void service.submit(report('slow'), 'queued');
+    void service.submit(report('quick'), 'queued');
+    await settle();
+    assert.deepEqual(detached, ['slow']);
+    await clock.advance(50);
+    assert.deepEqual(detached, ['slow', 'slow'], 'once per retry');
+  });
+
   it('gives up on throttling after maxAttempts with RESOURCE_EXHAUSTED', async () => {
     const { swf, service, clock } = createTestPipeline({ retryMaxAttempts: 4 }, () => THROTTLED);
     const answer = service.submit({ taskToken: 'a' }, 'confirmed').catch((error: unknown) => error);
