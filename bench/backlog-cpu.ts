@@ -4,13 +4,19 @@
  * same 1000 calls/s is measured alongside, to show how much of the figure gRPC itself costs.
  */
 import type { MeasurementResult, Row } from './report.js';
-import { fixed, percent, perSecond } from './support/format.js';
+import { fixed, percent, perSecond, ratio } from './support/format.js';
 import { runLoad } from './support/load-driver-client.js';
 import { metricValue, scrapeMetrics } from './support/metrics-scrape.js';
 import { DELIVERY } from './support/payload.js';
 import { CpuWindow } from './support/proc.js';
-import { sidecarEnv, startBareServer, startSidecar, type ServerProcess } from './support/servers.js';
-import { LIMITER_AT_QUOTA, UNBOUNDED_QUEUE } from './support/sidecar-settings.js';
+import {
+  sidecarEnv,
+  startBareForwarder,
+  startBareServer,
+  startSidecar,
+  type ServerProcess,
+} from './support/servers.js';
+import { LIMITER_AT_QUOTA, SWF_RATE_PER_SECOND, UNBOUNDED_QUEUE } from './support/sidecar-settings.js';
 import type { FakeSwf } from '../test/support/fake-swf.js';
 import { disturbedNote, quietRun } from './support/quiet-retry.js';
 import type { ForeignLoad } from './support/proc.js';
@@ -29,6 +35,7 @@ async function run(
   server: ServerProcess,
   fake: FakeSwf,
   options: BacklogOptions,
+  window: { onStart?(): void; onStop?(): void } = {},
 ): Promise<{
   vcpu: number;
   accepted: number;
@@ -56,10 +63,12 @@ async function run(
     {
       onWindowStart: () => {
         cpu.start();
+        window.onStart?.();
         forwardedAtStart = fake.accepted().length;
       },
       onWindowEnd: () => {
         cpu.stop();
+        window.onStop?.();
         forwardedAtEnd = fake.accepted().length;
       },
     },
@@ -94,22 +103,32 @@ export async function measureBacklogCpu(
       await server.stop();
     }
   });
+  // The floor: the bare server taking the same intake while a bare Node HTTP client sends 200/s
+  // to the same fake SWF, each in its own process, measured over the same window.
   const bare = await quietRun(async () => {
     const server = await startBareServer();
+    const forwarder = await startBareForwarder(fake.url, SWF_RATE_PER_SECOND);
+    const forwarderCpu = new CpuWindow(forwarder.pid);
     try {
-      return await run(server, fake, options);
+      const measured = await run(server, fake, options, {
+        onStart: () => forwarderCpu.start(),
+        onStop: () => forwarderCpu.stop(),
+      });
+      return { ...measured, forwarderVcpu: forwarderCpu.vcpu };
     } finally {
+      await forwarder.stop();
       await server.stop();
     }
   });
+  const floor = bare.vcpu + bare.forwarderVcpu;
   const ok = sidecar.vcpu <= TARGET_VCPU && sidecar.errors === 0;
   const rows: Row[] = [
     {
       id: '3c',
       what: `CPU at ${options.intakePerSecond}/s QUEUED intake, 200/s forwarded`,
       sidecar: `${fixed(sidecar.vcpu, 3)} vCPU (forwarding ${perSecond(sidecar.forwardedPerSecond)})${disturbedNote(sidecar.foreign, bare.foreign)}`,
-      baseline: `bare grpc-js ${fixed(bare.vcpu, 3)} vCPU`,
-      figure: `${fixed(sidecar.vcpu, 3)} vCPU`,
+      baseline: `bare grpc-js ${fixed(bare.vcpu, 3)} + bare Node HTTP client at 200/s ${fixed(bare.forwarderVcpu, 3)} = floor ${fixed(floor, 3)} vCPU`,
+      figure: `${fixed(sidecar.vcpu, 3)} vCPU (${ratio(sidecar.vcpu / floor)} the floor)`,
       target: `<= ${TARGET_VCPU} vCPU`,
       verdict: ok ? 'pass' : 'miss',
       ...(ok
@@ -122,5 +141,5 @@ export async function measureBacklogCpu(
           }),
     },
   ];
-  return { id: '3c', title: 'CPU with a growing backlog', rows, raw: { options, sidecar, bare } };
+  return { id: '3c', title: 'CPU with a growing backlog', rows, raw: { options, sidecar, bare, floor } };
 }

@@ -8,6 +8,7 @@ import { waitForServing } from './health.js';
 import { freePort } from '../../test/support/free-port.js';
 
 export const BARE_SERVER_JS = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
+const BARE_FORWARDER_JS = fileURLToPath(new URL('./bare-forwarder.mjs', import.meta.url));
 
 /** A server under test, in its own process, SERVING on 127.0.0.1. */
 export interface ServerProcess {
@@ -139,6 +140,36 @@ async function startProcess(
       } finally {
         clearTimeout(timer);
       }
+    },
+  };
+}
+
+/**
+ * The forwarding floor of 3c (bare-forwarder.mjs): plain Node HTTP POSTs to `targetUrl` at
+ * `ratePerSecond`, in its own process; resolves once it sends.
+ */
+export async function startBareForwarder(
+  targetUrl: string,
+  ratePerSecond: number,
+  node: string = process.execPath,
+): Promise<{ readonly pid: number; stop(): Promise<void> }> {
+  const child = spawn(node, [BARE_FORWARDER_JS], {
+    env: { PATH: process.env['PATH'] ?? '', BENCH_TARGET_URL: targetUrl, BENCH_RATE_PER_SECOND: String(ratePerSecond) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = once(child, 'exit');
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', () => resolve());
+    void exited.then(() => reject(new Error('bare-forwarder exited before sending')));
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('bare-forwarder has no pid');
+  return {
+    pid,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
