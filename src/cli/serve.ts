@@ -30,12 +30,22 @@ export async function serve(): Promise<number> {
     }
     throw error;
   }
-  // The AWS SDK is loaded only here, so the client commands of the same binary start fast.
+  // The signal handlers come first: a SIGTERM that arrives while the sidecar starts (or just as it
+  // logs ready) is answered by a drain once it has started, never by Node's default of dying.
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal = (signal: NodeJS.Signals): void => {
+    signalled ??= signal;
+  };
+  const handle = (signal: NodeJS.Signals): void => onSignal(signal);
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
+  // The app (and what it loads) is imported only here, so the client commands of the same binary
+  // start fast.
   const { startSidecar } = await import('../app.js');
   const sidecar = await startSidecar(config);
   return new Promise<number>((resolve) => {
     let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
+    onSignal = (signal: NodeJS.Signals): void => {
       signals += 1;
       if (signals > 1) return;
       process.stderr.write(`swf-sidecar: ${signal} received, draining\n`);
@@ -47,7 +57,6 @@ export async function serve(): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    if (signalled !== undefined) onSignal(signalled);
   });
 }

@@ -20,9 +20,9 @@ async function ioredisLoaded(env: Record<string, string>): Promise<boolean> {
       NODE_OPTIONS: `--require ${PRELOAD}`,
       ...env,
     });
-    await sidecar.stop();
+    const ended = await sidecar.stop();
     const line = sidecar.stderr.find((l) => l.startsWith('ioredis-loaded='));
-    assert.ok(line, `no report on stderr: ${sidecar.stderr.join('\n')}`);
+    assert.ok(line, `no report on stderr (exit ${JSON.stringify(ended)}): ${sidecar.stderr.join('\n')}`);
     return line === 'ioredis-loaded=true';
   } finally {
     await fake.close();

@@ -58,7 +58,8 @@ export async function spawnSidecar(
   const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
-  const exited = once(child, 'exit').then(([code, signal]) => ({
+  // 'close', not 'exit': the process can exit before its last stderr/stdout lines are read.
+  const exited = once(child, 'close').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
