@@ -122,6 +122,8 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': '0', 'grpc-message': 'OK' });
 const RESPOND_WITH_TRAILERS = Object.freeze({ waitForTrailers: true, sendDate: false });
 const RESPOND_TRAILERS_ONLY = Object.freeze({ endStream: true, sendDate: false });
 const FRAME_HEADER_BYTES = 5;
+/** setTimeout's limit: a longer delay would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** See FastUnaryCall.onClose. */
 const DEADLINE_RESET_SLACK_MS = 20;
 const NO_TRAILERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -157,6 +159,8 @@ class FastUnaryCall {
     stream.once('close', () => this.onClose());
     if (this.timeoutMs !== undefined) {
       this.deadlineAtMs = Date.now() + this.timeoutMs;
+      // A deadline past what a timer can hold (24.8 days) is no deadline for a unary call.
+      if (this.timeoutMs > MAX_TIMER_MS) return;
       this.deadlineTimer = setTimeout(
         () => this.fail({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', trailers: NO_TRAILERS }),
         this.timeoutMs,
