@@ -49,6 +49,25 @@ describe('Dispatcher: when reports go out', () => {
   });
 });
 
+describe('Dispatcher: pacing while the rate holds reports back', () => {
+  it('sends in groups every 50 ms, not one report per accepted call as permits trickle in', async () => {
+    const { swf, service, clock } = createTestPipeline({ ratePerSecond: 200, burst: 40 }, () => DELIVERED);
+    for (let i = 0; i < 100; i += 1) void service.submit({ taskToken: `held-${i}` }, 'queued');
+    await settle();
+    const afterBurst = swf.calls.length;
+    assert.equal(afterBurst, 20, 'the burst of 40 less 100 ms of the rate');
+    // New calls keep arriving every 5 ms, each bringing one permit's worth of time: none of them
+    // sends on its own.
+    for (let step = 1; step <= 9; step += 1) {
+      void service.submit({ taskToken: `late-${step}` }, 'queued');
+      await clock.advance(5);
+      assert.equal(swf.calls.length, afterBurst, `nothing sent ${step * 5} ms in`);
+    }
+    await clock.advance(5);
+    assert.equal(swf.calls.length, afterBurst + 10, 'the 10 permits of 50 ms, sent together');
+  });
+});
+
 describe('Dispatcher: retries and outcomes', () => {
   it('retries a throttled report with backoff and slows the limiter down', async () => {
     const { swf, service, clock, metrics, limiter } = createTestPipeline({}, (_report, index) =>
