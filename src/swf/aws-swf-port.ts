@@ -8,9 +8,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type * as ClientSwf from '@aws-sdk/client-swf';
-import type { SWFClient } from '@aws-sdk/client-swf';
 import type * as SmithyEndpoints from '@smithy/core/endpoints';
-import type { EndpointParameterInstructionsSupplier } from '@smithy/core/endpoints';
 import type { FailureReport } from '../delivery/failure-report.js';
 import { classifySwfError } from './classify-swf-error.js';
 import { SigV4JsonSigner } from './sigv4-json-request.js';
@@ -57,9 +55,9 @@ interface Destination {
   readonly clockSkewCorrection: boolean;
 }
 
-/** What is taken from the SDK, loaded on first use. */
+/** What is taken from the SDK, loaded on first use, with the one client made from it. */
 interface Sdk {
-  readonly SWFClient: typeof ClientSwf.SWFClient;
+  readonly client: ClientSwf.SWFClient;
   readonly RespondActivityTaskFailedCommand: typeof ClientSwf.RespondActivityTaskFailedCommand;
   readonly getEndpointFromInstructions: typeof SmithyEndpoints.getEndpointFromInstructions;
 }
@@ -69,7 +67,8 @@ async function loadSdk(): Promise<Sdk> {
     import('@aws-sdk/client-swf'),
     import('@smithy/core/endpoints'),
   ]);
-  return { SWFClient, RespondActivityTaskFailedCommand, getEndpointFromInstructions };
+  // Never sends: only its resolved config is used.
+  return { client: new SWFClient({}), RespondActivityTaskFailedCommand, getEndpointFromInstructions };
 }
 
 /** How one HTTP exchange ended, before classification. */
@@ -114,9 +113,9 @@ type Exchange =
  * diagnostic headers (amz-sdk-invocation-id, amz-sdk-request, x-amz-user-agent).
  */
 export class AwsSwfPort implements SwfPort {
-  /** Never sends: only its resolved config is used. Made with the first call or warmUp(). */
-  private client: SWFClient | undefined;
+  /** The SDK, loaded by the first call or warmUp(); `client` is its client once loaded. */
   private loadingSdk: Promise<Sdk> | undefined;
+  private client: ClientSwf.SWFClient | undefined;
   private readonly httpAgent: HttpAgent;
   private readonly httpsAgent: HttpsAgent;
   private destination: Destination | undefined;
@@ -139,17 +138,11 @@ export class AwsSwfPort implements SwfPort {
    */
   private sdk(): Promise<Sdk> {
     this.loadingSdk ??= loadSdk().then((sdk) => {
-      this.client = new sdk.SWFClient({});
-      this.clockOffsetMs = this.client.config.systemClockOffset;
+      this.client = sdk.client;
+      this.clockOffsetMs = sdk.client.config.systemClockOffset;
       return sdk;
     });
     return this.loadingSdk;
-  }
-
-  private async loadedClient(): Promise<SWFClient> {
-    if (this.client !== undefined) return this.client;
-    await this.sdk();
-    return this.client!;
   }
 
   /**
@@ -164,8 +157,8 @@ export class AwsSwfPort implements SwfPort {
       errors.push(asError(error));
       return undefined;
     });
-    await this.loadedClient()
-      .then((client) => client.config.credentials())
+    await this.sdk()
+      .then(({ client }) => client.config.credentials())
       .catch((error: unknown) => errors.push(asError(error)));
     this.resolution = errors.length === 0 ? 'resolved' : 'failed';
     return { endpoint: destination?.url, signingRegion: destination?.signingRegion, errors };
@@ -179,7 +172,7 @@ export class AwsSwfPort implements SwfPort {
     const body = JSON.stringify({ taskToken: report.taskToken, reason: report.reason, details: report.details });
     try {
       destination = this.destination ?? (await this.resolveDestination());
-      const credentials = await (this.client ?? (await this.loadedClient())).config.credentials();
+      const credentials = await (this.client ?? (await this.sdk()).client).config.credentials();
       headers = destination.signer.sign(credentials, TARGET, body, Date.now() + this.clockOffsetMs);
     } catch (error) {
       this.noteResolution(asError(error));
@@ -323,12 +316,12 @@ export class AwsSwfPort implements SwfPort {
   }
 
   private async loadDestination(): Promise<Destination> {
-    const { RespondActivityTaskFailedCommand, getEndpointFromInstructions } = await this.sdk();
-    const config = (await this.loadedClient()).config;
+    const { client, RespondActivityTaskFailedCommand, getEndpointFromInstructions } = await this.sdk();
+    const config = client.config;
     const region = await config.region();
     // The command's own instructions (the SDK types them loosely): Region, UseFIPS, UseDualStack
     // and Endpoint, all built-in parameters read from the config.
-    const instructions = RespondActivityTaskFailedCommand as EndpointParameterInstructionsSupplier;
+    const instructions = RespondActivityTaskFailedCommand as SmithyEndpoints.EndpointParameterInstructionsSupplier;
     // A copy of the config, as the endpoint middleware passes one: the function records a
     // configured endpoint (AWS_ENDPOINT_URL_SWF...) in the config it is given.
     const endpoint = await getEndpointFromInstructions({}, instructions, { ...config });
