@@ -17,3 +17,14 @@ export function parseGrpcTimeout(value: string): number | undefined {
   if (match === null) return undefined;
   return Number(match[1]) * (MS_PER_UNIT[match[2]!] ?? Number.NaN);
 }
+
+/** setTimeout's limit: Node fires a longer delay at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * How long to arm the timer that ends a call at its deadline; undefined when the deadline lies
+ * past what a timer can hold (24.8 days), which for a unary call is as good as none.
+ */
+export function deadlineTimerMs(timeoutMs: number): number | undefined {
+  return timeoutMs > MAX_TIMER_MS ? undefined : timeoutMs;
+}

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status, type Server } from '@grpc/grpc-js';
-import { parseGrpcTimeout } from './grpc-timeout.js';
+import { deadlineTimerMs, parseGrpcTimeout } from './grpc-timeout.js';
 import type { CallInstruments } from './instrument-unary.js';
 import { toCallStatus, type CallStatus } from './status-codes.js';
 import type { AnyUnaryMethod } from './unary-method.js';
@@ -122,8 +122,6 @@ const OK_TRAILERS = Object.freeze({ 'grpc-status': '0', 'grpc-message': 'OK' });
 const RESPOND_WITH_TRAILERS = Object.freeze({ waitForTrailers: true, sendDate: false });
 const RESPOND_TRAILERS_ONLY = Object.freeze({ endStream: true, sendDate: false });
 const FRAME_HEADER_BYTES = 5;
-/** setTimeout's limit: a longer delay would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** See FastUnaryCall.onClose. */
 const DEADLINE_RESET_SLACK_MS = 20;
 const NO_TRAILERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -159,11 +157,11 @@ class FastUnaryCall {
     stream.once('close', () => this.onClose());
     if (this.timeoutMs !== undefined) {
       this.deadlineAtMs = Date.now() + this.timeoutMs;
-      // A deadline past what a timer can hold (24.8 days) is no deadline for a unary call.
-      if (this.timeoutMs > MAX_TIMER_MS) return;
+      const delayMs = deadlineTimerMs(this.timeoutMs);
+      if (delayMs === undefined) return;
       this.deadlineTimer = setTimeout(
         () => this.fail({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', trailers: NO_TRAILERS }),
-        this.timeoutMs,
+        delayMs,
       );
     }
   }

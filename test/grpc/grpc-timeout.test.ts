@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGrpcTimeout } from '../../src/grpc/grpc-timeout.js';
+import { deadlineTimerMs, parseGrpcTimeout } from '../../src/grpc/grpc-timeout.js';
 
 describe('parseGrpcTimeout', () => {
   it('reads every unit of the gRPC over HTTP/2 spec', () => {
@@ -16,5 +16,12 @@ describe('parseGrpcTimeout', () => {
     for (const value of ['', 'soon', '10', '123456789S', '-1S', '1.5S', ' 1S', '1 S', '1s', '1SS']) {
       assert.equal(parseGrpcTimeout(value), undefined, value);
     }
+  });
+
+  it('arms no timer for a deadline past what setTimeout holds (it would fire at once)', () => {
+    assert.equal(deadlineTimerMs(parseGrpcTimeout('99999999m')!), 99_999_999);
+    // A 30-day deadline, as clients write it.
+    assert.equal(deadlineTimerMs(parseGrpcTimeout('2592000S')!), undefined);
+    assert.equal(deadlineTimerMs(parseGrpcTimeout('99999999S')!), undefined);
   });
 });
