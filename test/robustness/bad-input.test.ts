@@ -16,6 +16,7 @@ import type { WireFailRequest } from '../../src/grpc/contract.js';
 import { FakeSwf } from '../support/fake-swf.js';
 import { connectClient, type ActivityTasksTestClient } from '../support/grpc-client.js';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { until } from './robustness-support.js';
 
 const MAX_RECEIVE_BYTES = 65_536;
@@ -134,18 +135,6 @@ function rawCall(
     request.on('error', (error) => done(String(error)));
     request.end(body);
   });
-}
-
-/** mulberry32: a seeded PRNG, so a failing payload can be generated again. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -4,26 +4,40 @@ import { defaultConfig, type SidecarConfig } from '../../src/config.js';
 import { createDeliveryPipeline } from '../../src/delivery/delivery-pipeline.js';
 import { SidecarMetrics } from '../../src/metrics.js';
 import { LocalRateLimiter } from '../../src/rate/local-rate-limiter.js';
+import type { RateLimiter } from '../../src/rate/rate-limiter.js';
+import type { RandomSource } from '../../src/clock.js';
 import type { SendResult } from '../../src/swf/swf-port.js';
 import type { FailureReport } from '../../src/delivery/failure-report.js';
 import { ManualClock } from './manual-clock.js';
 import { ScriptedSwf } from './scripted-swf.js';
 
-/** The delivery pipeline on a manual clock and a scripted SWF, without gRPC. */
+/** What a test may bring of its own: a clock shared by several pipelines, another limiter. */
+export interface TestPipelineParts {
+  readonly clock?: ManualClock;
+  readonly limiter?: RateLimiter;
+  readonly random?: RandomSource;
+}
+
+/**
+ * The delivery pipeline on a manual clock and a scripted SWF, without gRPC; its limiter is a
+ * LocalRateLimiter of the configured rate and burst unless `parts` brings one.
+ */
 export function createTestPipeline(
   overrides: Partial<SidecarConfig> = {},
   responder?: (report: FailureReport, callIndex: number) => SendResult | undefined,
+  parts: TestPipelineParts = {},
 ) {
-  const clock = new ManualClock();
+  const clock = parts.clock ?? new ManualClock();
   const swf = new ScriptedSwf(responder);
   const metrics = new SidecarMetrics(new Registry());
   const config = defaultConfig({ ratePerSecond: 1000, burst: 1000, ...overrides });
-  const limiter = new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
+  const limiter =
+    parts.limiter ?? new LocalRateLimiter({ ratePerSecond: config.ratePerSecond, burst: config.burst }, clock);
   const { service, dispatcher } = createDeliveryPipeline(config, {
     swf,
     limiter,
     clock,
-    random: () => 0.5,
+    random: parts.random ?? (() => 0.5),
     metrics,
     logger: pino({ level: 'silent' }),
   });
