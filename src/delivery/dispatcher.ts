@@ -37,7 +37,7 @@ export interface DispatcherDeps {
  * 50 ms; bench/RESULTS.md). SWF's bucket (2,000) does not notice bursts of 10; a report held by
  * the rate waits up to 50 ms longer.
  */
-const MIN_WAKE_MS = 50;
+export const MIN_WAKE_MS = 50;
 
 /**
  * Decides *when* reports go to SWF: whenever send slots and rate permits are free it takes a
@@ -56,7 +56,9 @@ export class Dispatcher {
   constructor(
     private readonly options: DispatcherOptions,
     private readonly deps: DispatcherDeps,
-  ) {}
+  ) {
+    deps.limiter.attach?.({ backlog: () => deps.queue.length, permitsArrived: () => this.onPermitsArrived() });
+  }
 
   enqueue(item: PendingDelivery): void {
     item.readyAtMs = this.deps.clock.now();
@@ -118,6 +120,14 @@ export class Dispatcher {
       for (const item of batch) void this.send(item);
     }
     if (queue.length === 0) this.endRateWait();
+  }
+
+  /** Permits came early (a fleet lease landed): a wait for them ends now. */
+  private onPermitsArrived(): void {
+    if (this.wakeTimer === undefined) return;
+    this.deps.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.schedulePump();
   }
 
   private wakeAfter(delayMs: number): void {

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { FleetMetrics } from '../metrics.js';
 import { classifyFleetStoreError, type FleetStore, type LeaseReply } from './fleet-store.js';
 import { type LeasePlan, LeasePlanner } from './lease-planner.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { LimiterClient, RateLimiter } from './rate-limiter.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface FleetRateLimiterOptions {
@@ -43,10 +43,18 @@ type State = 'joining' | 'up' | 'down' | 'closed';
 
 /** The longest the dispatcher is told to wait for a paced permit (a lease may come sooner). */
 const MAX_PACE_WAIT_MS = 1_000;
-/** The dispatcher polls this often while a lease it waits for is on its way. */
+/**
+ * While a lease is on its way the dispatcher is told to look again this soon: a backstop, since
+ * the landing lease tells it at once (`attach`), and it looks no more often than every 50 ms.
+ */
 const LEASE_WAIT_POLL_MS = 10;
 /** A starved sidecar spends its permits at this much of the rate the fleet grants it. */
 const PACE_OVER_GRANT_RATE = 1.05;
+/**
+ * The pace keeps this much of its rate for a dispatcher that asks late: it wakes at most every
+ * 50 ms while held back (dispatcher.ts), and a pace that kept less would lose what came between.
+ */
+const PACE_HOLD_MS = 100;
 /** Throttled answers since the last lease that make the next lease go at once (the fleet slows down sooner). */
 const THROTTLES_TO_REPORT_AT_ONCE = 5;
 
@@ -97,6 +105,8 @@ export class FleetRateLimiter implements RateLimiter {
    * more than the fleet rate however the leases of the sidecars fall.
    */
   private pace: TokenBucket | undefined;
+  /** Sizes starved leases by its backlog; told when permits land (`attach`). */
+  private dispatcher: LimiterClient | undefined;
 
   constructor(
     private readonly options: FleetRateLimiterOptions,
@@ -166,6 +176,10 @@ export class FleetRateLimiter implements RateLimiter {
     }
   }
 
+  attach(dispatcher: LimiterClient): void {
+    this.dispatcher = dispatcher;
+  }
+
   currentRatePerSecond(): number {
     const local = this.deps.local.currentRatePerSecond();
     return this.state === 'up' && this.last !== undefined ? Math.min(local, this.last.fleetRatePerSecond) : local;
@@ -226,6 +240,7 @@ export class FleetRateLimiter implements RateLimiter {
       pool: this.pool,
       consumed: this.consumed,
       starved: this.starved,
+      ...(this.dispatcher === undefined ? {} : { backlog: this.dispatcher.backlog() }),
       // 0.5x to 1.5x: sidecars leasing at the same pace must not keep one order, since a lease
       // takes what the bucket gained since the one before; only a shuffled order shares evenly.
       jitter: 0.5 + this.deps.random(),
@@ -352,11 +367,13 @@ export class FleetRateLimiter implements RateLimiter {
         PACE_OVER_GRANT_RATE * this.planner.grantRatePerSecond,
         (this.pool * 1000) / (3 * intervalMs),
       );
-      this.pace = new TokenBucket(paceRate, Math.max(1, Math.ceil(this.pool / 10)), clock.now());
+      const capacity = Math.max(1, Math.ceil(this.pool / 10), Math.ceil((paceRate * PACE_HOLD_MS) / 1000));
+      this.pace = new TokenBucket(paceRate, capacity, clock.now());
     } else {
       this.pace = undefined;
     }
     this.scheduleLease(intervalMs, false);
+    if (this.pool >= 1) this.dispatcher?.permitsArrived();
   }
 
   private onLeaseFailed(error: unknown): void {
@@ -387,6 +404,7 @@ export class FleetRateLimiter implements RateLimiter {
           ? "fleet limiter: Redis refused the credentials in SWF_SIDECAR_REDIS_URL; sending at this sidecar's local limit until it accepts them"
           : "fleet limiter: cannot reach Redis; sending at this sidecar's local limit until it can",
       );
+      this.dispatcher?.permitsArrived();
     }
     this.scheduleRetry();
   }

@@ -7,7 +7,9 @@
  *   leasing, which Redis counts (fleet-lease-script.ts). Taking whatever the bucket holds
  *   instead would share the budget by chance, and unevenly. When the last reply
  *   showed permits to spare in the fleet's bucket, a starved sidecar asks for its ceiling's worth.
- *   Never more than its burst or the fleet's burst.
+ *   A starved sidecar never asks for more than the reports it has waiting (its backlog): near
+ *   the end of a backlog, permits taken beyond it would sit in its pool until its next lease
+ *   while other sidecars starve. Never more than its burst or the fleet's burst.
  * - **Interval:** while the sidecar has enough permits, long enough that a lease carries about
  *   `permitsPerLease` (20) permits at the rate the fleet has been granting it, so Redis sees at
  *   most about one command per 20 SWF calls; between `minIntervalMs` (100) and `maxIntervalMs`
@@ -47,6 +49,8 @@ export interface LeaseDemand {
   readonly consumed: number;
   /** Whether the dispatcher wanted more than the pool held since the last lease. */
   readonly starved: boolean;
+  /** Reports waiting at the dispatcher now, when the limiter knows (it always does in the sidecar). */
+  readonly backlog?: number;
   /** What the last reply said of the fleet, if there was one. */
   readonly fleet?: {
     readonly ratePerSecond: number;
@@ -120,6 +124,7 @@ export class LeasePlanner {
     if (demand.starved && fleet !== undefined && !fleet.spare) {
       wanted = Math.min(wanted, this.fairShareRate(fleet) * (horizonMs / 1000));
     }
+    if (demand.starved && demand.backlog !== undefined) wanted = Math.min(wanted, demand.backlog);
     const target = Math.max(1, Math.min(localBurst, fleetBurst, Math.ceil(wanted)));
     return {
       requested: Math.max(0, target - pool),

@@ -15,4 +15,21 @@ export interface RateLimiter {
   onAnswer(throttled: boolean): void;
   /** The current send rate, for metrics. */
   currentRatePerSecond(): number;
+  /**
+   * Optional: a limiter that takes permits ahead of need (the fleet's leases) sizes what it takes
+   * by the dispatcher's backlog and tells it when permits arrive other than with the passing of
+   * time. One whose permits only come with time has no use for either.
+   */
+  attach?(dispatcher: LimiterClient): void;
+}
+
+/** What a limiter may ask of, and tell, the dispatcher it serves. */
+export interface LimiterClient {
+  /** Reports waiting for a permit now. */
+  backlog(): number;
+  /**
+   * Permits arrived early (a fleet lease landed, or the limiter fell back to its local bucket):
+   * a dispatcher waiting on `msUntilAvailable` asks again now instead of at its next look.
+   */
+  permitsArrived(): void;
 }

@@ -3,6 +3,28 @@ import { describe, it } from 'node:test';
 import { settle } from '../support/manual-clock.js';
 import { createTestPipeline, metricValue } from '../support/pipeline-harness.js';
 import { DELIVERED, REFUSED, THROTTLED, TRANSIENT, rejected } from '../support/scripted-swf.js';
+import type { LimiterClient, RateLimiter } from '../../src/rate/rate-limiter.js';
+
+/** A limiter that grants only what the test opens, and says a permit is a second away otherwise. */
+class GateLimiter implements RateLimiter {
+  open = 0;
+  client: LimiterClient | undefined;
+  tryAcquire(wanted: number): number {
+    const granted = Math.min(wanted, this.open);
+    this.open -= granted;
+    return granted;
+  }
+  msUntilAvailable(): number {
+    return this.open > 0 ? 0 : 1000;
+  }
+  onAnswer(): void {}
+  currentRatePerSecond(): number {
+    return 0;
+  }
+  attach(client: LimiterClient): void {
+    this.client = client;
+  }
+}
 
 describe('Dispatcher: when reports go out', () => {
   it('sends a lone report at once, with no timer to wait for', async () => {
@@ -65,6 +87,24 @@ describe('Dispatcher: pacing while the rate holds reports back', () => {
     }
     await clock.advance(5);
     assert.equal(swf.calls.length, afterBurst + 10, 'the 10 permits of 50 ms, sent together');
+  });
+
+  it('goes at once when the limiter says permits arrived early, and tells it the backlog', async () => {
+    const limiter = new GateLimiter();
+    const { swf, service, clock } = createTestPipeline({}, () => DELIVERED, { limiter });
+    for (let i = 0; i < 5; i += 1) void service.submit({ taskToken: `t${i}` }, 'queued');
+    await settle();
+    assert.equal(swf.calls.length, 0);
+    assert.equal(limiter.client?.backlog(), 5);
+    assert.equal(clock.pendingTimers, 1, 'waiting for the limiter, as it said: 1 s');
+    limiter.open = 5;
+    limiter.client?.permitsArrived();
+    await settle();
+    assert.equal(swf.calls.length, 5, 'sent without waiting for the second');
+    assert.equal(clock.pendingTimers, 0, 'the wake-up was cancelled');
+    limiter.client?.permitsArrived();
+    await settle();
+    assert.equal(swf.calls.length, 5, 'nothing waiting: nothing to do');
   });
 });
 

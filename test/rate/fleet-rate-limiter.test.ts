@@ -1,7 +1,6 @@
 /**
  * The fleet limiter's lease loop and fallback on the manual clock, against a store the test
- * controls: it answers at once from an in-memory bucket on the same clock, or holds each lease
- * until the test answers, fails or never answers it.
+ * controls (test-fleet-store.ts).
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -10,56 +9,10 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { FleetMetrics } from '../../src/metrics.js';
 import { FleetRateLimiter, type FleetRateLimiterOptions } from '../../src/rate/fleet-rate-limiter.js';
-import type { FleetStore, LeaseReply, LeaseRequest } from '../../src/rate/fleet-store.js';
+import { MIN_WAKE_MS } from '../../src/delivery/dispatcher.js';
 import { LocalRateLimiter } from '../../src/rate/local-rate-limiter.js';
 import { ManualClock } from '../support/manual-clock.js';
-
-interface HeldLease {
-  readonly request: LeaseRequest;
-  resolve(reply: LeaseReply): void;
-  reject(error: Error): void;
-}
-
-/** A FleetStore the test drives. `auto`: a token bucket on the manual clock answers at once. */
-class TestStore implements FleetStore {
-  readonly requests: LeaseRequest[] = [];
-  readonly held: HeldLease[] = [];
-  mode: 'auto' | 'hold' | 'fail' = 'auto';
-  closed = false;
-  private tokens: number;
-  private lastMs: number;
-
-  constructor(
-    private readonly clock: ManualClock,
-    private readonly rate: number,
-    private readonly burst: number,
-    public fleetRate = rate,
-  ) {
-    this.tokens = burst;
-    this.lastMs = clock.now();
-  }
-
-  lease(request: LeaseRequest): Promise<LeaseReply> {
-    this.requests.push(request);
-    if (this.mode === 'fail')
-      return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-    if (this.mode === 'hold') return new Promise((resolve, reject) => this.held.push({ request, resolve, reject }));
-    return Promise.resolve(this.answer(request));
-  }
-
-  answer(request: LeaseRequest): LeaseReply {
-    const now = this.clock.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastMs) / 1000) * this.rate + request.returned);
-    this.lastMs = now;
-    const granted = Math.max(0, Math.min(request.requested, Math.floor(this.tokens)));
-    this.tokens -= granted;
-    return { granted, fleetRatePerSecond: this.fleetRate, fleetTokens: this.tokens, fresh: false, sidecarsSharing: 0 };
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
+import { TestFleetStore } from '../support/test-fleet-store.js';
 
 function setup(
   options: { fleetRate?: number; fleetBurst?: number; localRate?: number; localBurst?: number } = {},
@@ -70,7 +23,7 @@ function setup(
   const fleetBurst = options.fleetBurst ?? 100;
   const localRate = options.localRate ?? 1000;
   const localBurst = options.localBurst ?? 1000;
-  const store = new TestStore(clock, fleetRate, fleetBurst);
+  const store = new TestFleetStore(clock, fleetRate, fleetBurst);
   const registry = new Registry();
   const metrics = new FleetMetrics(registry);
   const logs: Record<string, unknown>[] = [];
@@ -103,13 +56,16 @@ function setup(
   return { clock, store, limiter, local, value, messages, logs };
 }
 
-/** What the dispatcher does: ask for `wanted` whenever told a permit may be there. Returns permits granted. */
+/**
+ * What the dispatcher does: ask for `wanted` whenever told a permit may be there, but no more
+ * often than its minimum wake-up while held back. Returns permits granted.
+ */
 async function drive(clock: ManualClock, limiter: FleetRateLimiter, durationMs: number, wanted = 50): Promise<number> {
   let granted = 0;
   const endMs = clock.now() + durationMs;
   while (clock.now() < endMs) {
     granted += limiter.tryAcquire(wanted);
-    await clock.advance(Math.min(endMs - clock.now(), Math.max(5, limiter.msUntilAvailable())));
+    await clock.advance(Math.min(endMs - clock.now(), Math.max(MIN_WAKE_MS, limiter.msUntilAvailable())));
   }
   return granted;
 }
@@ -251,6 +207,33 @@ describe('FleetRateLimiter', () => {
     assert.equal(store.held.length, 1, 'the fifth goes at once');
     assert.equal(store.held[0]!.request.throttled, 5);
     assert.equal(store.held[0]!.request.answers, 5);
+  });
+
+  it('tells the dispatcher when a lease lands or it falls back, and leases no more than its backlog', async () => {
+    const { clock, store, limiter } = setup({ localRate: 50, localBurst: 50 }, { leaseTimeoutMs: 500 });
+    let backlog = 3;
+    let told = 0;
+    limiter.attach({ backlog: () => backlog, permitsArrived: () => (told += 1) });
+    await limiter.start();
+    assert.equal(told, 0, 'the join brings no permits');
+
+    store.mode = 'hold';
+    assert.equal(limiter.tryAcquire(3), 0);
+    const lease = store.held.shift()!;
+    assert.equal(lease.request.requested, 3, 'starved with 3 waiting: asks for 3, not its ceiling');
+    lease.resolve(store.answer(lease.request));
+    await clock.advance(0);
+    assert.equal(told, 1, 'the lease landed: the dispatcher need not wait for its next look');
+    assert.equal(limiter.tryAcquire(3), 3);
+
+    backlog = 40;
+    await clock.advance(100);
+    assert.equal(limiter.tryAcquire(10), 0);
+    assert.equal(store.held.length, 1, 'starved again, with permits to spare in the fleet: leases at once');
+    await clock.advance(500);
+    assert.equal(limiter.isUp, false);
+    assert.equal(told, 2, 'fell back to the local limit: permits at once');
+    assert.ok(limiter.tryAcquire(10) > 0);
   });
 
   it("sends at the lower of its own and the fleet's rate, as the metric shows", async () => {

@@ -43,6 +43,29 @@ describe('LeasePlanner', () => {
     assert.equal(plan.requested, Math.ceil(100 * 0.5 * 1.25));
   });
 
+  it('while starved, asks for no more than the reports waiting, so a finishing sidecar strands no permits', () => {
+    const starved = { nowMs: 0, consumed: 10, starved: true } as const;
+    const spare = { ratePerSecond: 200, sidecarsSharing: 8, spare: true };
+    assert.equal(planner().plan({ ...starved, pool: 0, backlog: 12, fleet: spare }).requested, 12);
+    assert.equal(planner().plan({ ...starved, pool: 5, backlog: 12, fleet: spare }).requested, 7);
+    assert.equal(
+      planner().plan({ ...starved, pool: 0, backlog: 0, fleet: spare }).requested,
+      1,
+      'one, for what comes next',
+    );
+    const share = { ...spare, spare: false };
+    assert.equal(
+      planner().plan({ ...starved, pool: 0, backlog: 500, fleet: share }).requested,
+      Math.ceil(25 * 0.5 * 1.25),
+    );
+    const enough = { nowMs: 0, pool: 0, consumed: 10, starved: false } as const;
+    assert.equal(
+      planner().plan({ ...enough, backlog: 0 }).requested,
+      planner().plan(enough).requested,
+      'with enough permits, the recent use decides, not the backlog of the moment',
+    );
+  });
+
   it('leases more slowly as the fair share shrinks, so a large fleet leases no faster than its permits come', () => {
     const interval = (sidecars: number): number =>
       planner().plan({
