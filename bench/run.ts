@@ -5,7 +5,7 @@
  * around them is kept).
  *
  *   npm run bench                      everything, RESULTS.md updated
- *   npm run bench -- --only=1,5        some measurements (1, 2, 3c, 4, 5, 6, 7, 8, 9, 9c); RESULTS.md untouched
+ *   npm run bench -- --only=1,5        some measurements (1, 2, 3c, 4, 5, 6, 7, 8, 9, 9c, 10); RESULTS.md untouched
  *   BENCH_CPU_PROF=1 npm run bench ... each sidecar also writes a V8 CPU profile to
  *                                      .tmp/bench-profiles/ (read with bench/support/cpuprofile-top.ts)
  *
@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FakeSwf } from '../test/support/fake-swf.js';
 import { measureBacklogCpu } from './backlog-cpu.js';
+import { measureCliWallTime } from './cli-wall-time.js';
 import { measureFleet } from './fleet.js';
 import { measureIdle } from './idle.js';
 import { measureIdleContainer } from './idle-container.js';
@@ -45,6 +46,7 @@ const MEASUREMENTS: readonly { id: string; run: (fake: FakeSwf) => Promise<Measu
   { id: '8', run: measureFleet },
   { id: '9', run: measureIdle },
   { id: '9c', run: measureIdleContainer },
+  { id: '10', run: measureCliWallTime },
 ];
 
 const ROW_ORDER = ['1', '2', '3a', '3b', '3c', '4', '5', '6', '7', '8a', '8b', '9', '9c'];
@@ -58,6 +60,7 @@ const NOTES = [
   '4: the limiter at 0.001/s with a burst of 1, so the 50,000 reports stay queued; RSS read 2 s after the last was accepted.',
   "8: fleet mode against a redis-server on loopback. 8a: 4 sidecars, each with 600 QUEUED reports, share a fleet rate of 200/s; Redis's own command count (INFO commandstats) over 6 s of the drain, per sidecar, against each sidecar's SWF calls. 8b: measurement 1's closed loop against one sidecar with fleet mode off, on, on, off (fleet rate 200/s), server CPU per accepted call.",
   "9: the sidecar (default settings) and the bare grpc-js server started together on each Node.js (the machine's, and the container image's Node 24), left alone 30 s, then 60 s with no call and no scrape: CPU from /proc/PID/task/*/schedstat, wake-ups of the main thread (voluntary context switches), anonymous RSS (RssAnon) at the end. 9c: the same for the image as the chart runs it (podman, read-only, no capabilities, host network, the journal volume on), measured from the host's /proc, against the bare server on the image's Node 24 as a host process.",
+  "10: one `respond-activity-task-failed` from spawn to exit, the installed AWS CLI against moto_server and ours through a sidecar in front of the same moto, alternating, after one warm-up call each; every call fails a real open task (checked in moto's history). AWS_CLI=/path measures another AWS CLI.",
   'Ratios compare figures measured in the same run; absolute times and sizes (3c, 4, 7) are of this machine only.',
 ];
 
