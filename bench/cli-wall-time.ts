@@ -33,7 +33,7 @@ function timed(file: string, args: readonly string[], env: NodeJS.ProcessEnv): P
     const started = process.hrtime.bigint();
     execFile(file, args, { env, encoding: 'utf8' }, (error, _stdout, stderr) => {
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      if (error) reject(Object.assign(new Error(`${file} failed: ${stderr || error.message}`), { code: error.code }));
+      if (error) reject(new Error(`${file} failed: ${stderr || error.message}`));
       else resolve(elapsedMs);
     });
   });

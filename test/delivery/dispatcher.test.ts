@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { settle } from '../support/manual-clock.js';
 import { createTestPipeline, metricValue } from '../support/pipeline-harness.js';
 import { DELIVERED, REFUSED, THROTTLED, TRANSIENT, rejected } from '../support/scripted-swf.js';
+import { SidecarError } from '../../src/errors.js';
 import type { LimiterClient, RateLimiter } from '../../src/rate/rate-limiter.js';
 
 /** A limiter that grants only what the test opens, and says a permit is a second away otherwise. */
@@ -105,6 +106,23 @@ describe('Dispatcher: pacing while the rate holds reports back', () => {
     limiter.client?.permitsArrived();
     await settle();
     assert.equal(swf.calls.length, 5, 'nothing waiting: nothing to do');
+  });
+});
+
+describe('Dispatcher: abandoning the calls in flight', () => {
+  it('aborts every call in flight together, and calls sent afterwards are not aborted', async () => {
+    const { swf, service, dispatcher } = createTestPipeline();
+    void service.submit({ taskToken: 'a' }, 'queued');
+    void service.submit({ taskToken: 'b' }, 'queued');
+    await settle();
+    assert.equal(swf.open.length, 2);
+    const abandoned = dispatcher.abandonAll(new SidecarError('unavailable', 'shutting down'));
+    assert.equal(abandoned.length, 2);
+    assert.ok(swf.calls.every((call) => call.signal.aborted));
+    void service.submit({ taskToken: 'c' }, 'queued');
+    await settle();
+    assert.equal(swf.calls.length, 3);
+    assert.equal(swf.calls[2]?.signal.aborted, false);
   });
 });
 

@@ -3,6 +3,7 @@
  * spread over them, and what SWF saw. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
+import { busiestWindow } from '../support/busiest-window.js';
 import type { FakeSwf, FakeSwfCall } from '../support/fake-swf.js';
 import { connectClient, type ActivityTasksTestClient } from '../support/grpc-client.js';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
@@ -135,27 +136,14 @@ export function figures(calls: readonly FakeSwfCall[], freeAtStart: number): Run
     lastBySidecar.set(sidecar, Math.max(lastBySidecar.get(sidecar) ?? 0, call.atMs));
   }
   const firstFinished = Math.min(...lastBySidecar.values());
-  /** The most calls in a window [t, t + 1 s) with t >= fromMs and t + 1 s <= toMs. */
-  const maxIn = (fromMs: number, toMs: number): number => {
-    let best = 0;
-    let end = 0;
-    for (let start = 0; start < times.length; start++) {
-      const t = times[start]!;
-      if (t < fromMs || t + 1000 > toMs) continue;
-      end = Math.max(end, start);
-      while (end < times.length && times[end]! < t + 1000) end++;
-      best = Math.max(best, end - start);
-    }
-    return best;
-  };
   return {
     calls: calls.length,
     throttled,
     throttledShare: calls.length === 0 ? 0 : throttled / calls.length,
     accepted: accepted.length,
     goodputPerSecond: ((accepted.length - freeAtStart) * 1000) / (lastAccepted - first),
-    maxCallsPerSecondSteady: maxIn(first + 2000, firstFinished),
-    maxCallsPerSecond: maxIn(first, Number.POSITIVE_INFINITY),
+    maxCallsPerSecondSteady: busiestWindow(times, 1000, first + 2000, firstFinished),
+    maxCallsPerSecond: busiestWindow(times, 1000),
     durationMs: lastAccepted - first,
   };
 }

@@ -12,6 +12,8 @@ import { simulateFleet } from '../support/fleet-simulation.js';
 
 const FLEET_RATE = 200;
 const RUNS = 10;
+const SIDECARS = 8;
+const REPORTS_PER_SIDECAR = 300;
 
 describe('8 dispatchers on fleet limiters sharing one budget', () => {
   for (const leaseLatencyMs of [1, 5]) {
@@ -20,8 +22,8 @@ describe('8 dispatchers on fleet limiters sharing one budget', () => {
       for (let run = 0; run < RUNS; run += 1) {
         runs.push(
           await simulateFleet({
-            sidecars: 8,
-            reportsPerSidecar: 300,
+            sidecars: SIDECARS,
+            reportsPerSidecar: REPORTS_PER_SIDECAR,
             fleetRatePerSecond: FLEET_RATE,
             fleetBurst: 100,
             local: { ratePerSecond: 200, burst: 50 },
@@ -38,6 +40,11 @@ describe('8 dispatchers on fleet limiters sharing one budget', () => {
       assert.ok(Math.min(...goodputs) >= 0.88 * FLEET_RATE, `goodput ${Math.min(...goodputs).toFixed(1)}/s`);
       const busiest = Math.max(...runs.map((run) => run.maxPerSecondSteady));
       assert.ok(busiest <= 1.25 * FLEET_RATE, `${busiest} sends in one second`);
+      const mostLeases = Math.max(...runs.map((run) => run.leases));
+      assert.ok(
+        mostLeases <= (SIDECARS * REPORTS_PER_SIDECAR) / 5,
+        `${mostLeases} leases (Redis calls) for ${SIDECARS * REPORTS_PER_SIDECAR} sends`,
+      );
     });
   }
 });

@@ -28,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { busiestWindow } from './busiest-window.js';
 
 /** The one operation this fake implements. */
 export const RESPOND_ACTIVITY_TASK_FAILED_TARGET = 'SimpleWorkflowService.RespondActivityTaskFailed';
@@ -338,7 +339,10 @@ export class FakeSwf {
    * checks such as "never more than 200 per 1000 ms".
    */
   maxAcceptedInAnyWindow(windowMs: number): number {
-    return maxInAnyWindow(this.accepted(), windowMs);
+    return busiestWindow(
+      this.accepted().map((c) => c.atMs),
+      windowMs,
+    );
   }
 
   /**
@@ -346,7 +350,10 @@ export class FakeSwf {
    * `[t, t + windowMs)`: the rate a client sent at, as SWF saw it.
    */
   maxCallsInAnyWindow(windowMs: number): number {
-    return maxInAnyWindow(this.records, windowMs);
+    return busiestWindow(
+      this.records.map((c) => c.atMs),
+      windowMs,
+    );
   }
 
   /** Forgets the recorded calls and the already-failed tokens; behaviour and bucket are kept. */
@@ -514,19 +521,6 @@ export class FakeSwf {
     }, delayMs);
     this.pendingReplies.add(timer);
   }
-}
-
-/** The most calls whose arrival falls in one window `[t, t + windowMs)`. */
-function maxInAnyWindow(calls: readonly FakeSwfCall[], windowMs: number): number {
-  const times = calls.map((c) => c.atMs).sort((a, b) => a - b);
-  let best = 0;
-  let end = 0;
-  for (let start = 0; start < times.length; start++) {
-    const windowStart = times[start] as number;
-    while (end < times.length && (times[end] as number) < windowStart + windowMs) end++;
-    best = Math.max(best, end - start);
-  }
-  return best;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { FleetMetrics } from '../../src/metrics.js';
 import { FleetRateLimiter } from '../../src/rate/fleet-rate-limiter.js';
 import { LocalRateLimiter } from '../../src/rate/local-rate-limiter.js';
+import { busiestWindow } from './busiest-window.js';
 import { ManualClock } from './manual-clock.js';
 import { createTestPipeline } from './pipeline-harness.js';
 import { DELIVERED } from './scripted-swf.js';
@@ -29,10 +30,8 @@ export interface FleetSimulationRun {
    * then) until the first sidecar finished, as the process-level fleet test measures it.
    */
   readonly maxPerSecondSteady: number;
+  /** Leases sent to the store (Redis calls). */
   readonly leases: number;
-  readonly sendsPerSecond: readonly number[];
-  /** When each sidecar sent its last report, ms after the first send. */
-  readonly finishedAtMs: readonly number[];
 }
 
 /**
@@ -96,24 +95,9 @@ export async function simulateFleet(options: FleetSimulationOptions): Promise<Fl
   if (sentAtMs.length < total) throw new Error(`sent ${sentAtMs.length} of ${total} in ${limitMs} ms`);
 
   const lastMs = Math.max(...sentAtMs);
-  const times = [...sentAtMs].sort((a, b) => a - b);
-  const steadyFromMs = firstMs + 2000;
-  const steadyToMs = Math.min(...finishedAtMs);
-  let busiestSecond = 0;
-  for (let start = 0, end = 0; start < times.length; start += 1) {
-    const at = times[start]!;
-    if (at < steadyFromMs || at + 1000 > steadyToMs) continue;
-    end = Math.max(end, start);
-    while (end < times.length && times[end]! < at + 1000) end += 1;
-    busiestSecond = Math.max(busiestSecond, end - start);
-  }
-  const sendsPerSecond = new Array<number>(Math.floor((lastMs - firstMs) / 1000) + 1).fill(0);
-  for (const at of sentAtMs) sendsPerSecond[Math.floor((at - firstMs) / 1000)]! += 1;
   return {
     goodputPerSecond: ((total - options.fleetBurst) * 1000) / (lastMs - firstMs),
-    maxPerSecondSteady: busiestSecond,
+    maxPerSecondSteady: busiestWindow(sentAtMs, 1000, firstMs + 2000, Math.min(...finishedAtMs)),
     leases: store.requests.length,
-    sendsPerSecond,
-    finishedAtMs: finishedAtMs.map((at) => at - firstMs),
   };
 }
