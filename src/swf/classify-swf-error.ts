@@ -62,6 +62,8 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'ERR_HTTP2_STREAM_ERROR',
   'UND_ERR_SOCKET',
+  // A malformed answer (http1-response-parser.ts): the call may have been applied.
+  'HPE_INVALID_RESPONSE',
 ]);
 
 const TRANSIENT_HTTP_STATUS = new Set([500, 502, 503, 504]);

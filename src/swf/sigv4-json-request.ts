@@ -1,5 +1,4 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { OutgoingHttpHeaders } from 'node:http';
 
 /** What signing needs of an AWS identity (the SDK's AwsCredentialIdentity has these fields). */
 export interface SigningCredentials {
@@ -46,12 +45,18 @@ export class SigV4JsonSigner {
   }
 
   /**
-   * The headers to send for `body` to `target` (X-Amz-Target), signed at `signingDateMs`
-   * (epoch ms, already corrected for clock skew): content-type, host, x-amz-date, x-amz-target,
-   * x-amz-security-token (if any) and authorization. The caller adds content-length and
-   * user-agent (neither is signed: user-agent never is).
+   * The headers to send for `body` (a string is hashed as UTF-8; pass the Buffer that is sent
+   * to encode it once) to `target` (X-Amz-Target), signed at `signingDateMs` (epoch ms, already
+   * corrected for clock skew): content-type, host, x-amz-date, x-amz-target, authorization and
+   * x-amz-security-token (if any), in that order. The caller adds
+   * content-length and user-agent (neither is signed: user-agent never is).
    */
-  sign(credentials: SigningCredentials, target: string, body: string, signingDateMs: number): OutgoingHttpHeaders {
+  sign(
+    credentials: SigningCredentials,
+    target: string,
+    body: string | Buffer,
+    signingDateMs: number,
+  ): Record<string, string> {
     const { region, service, host } = this.options;
     const amzDate = this.formatAmzDate(signingDateMs);
     const day = amzDate.slice(0, 8);
@@ -70,7 +75,7 @@ export class SigV4JsonSigner {
     const signature = createHmac('sha256', this.key(credentials.secretAccessKey, day))
       .update(stringToSign, 'utf8')
       .digest('hex');
-    const headers: OutgoingHttpHeaders = {
+    const headers: Record<string, string> = {
       'content-type': JSON_1_0,
       host,
       'x-amz-date': amzDate,
@@ -104,8 +109,9 @@ export class SigV4JsonSigner {
   }
 }
 
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+function sha256Hex(data: string | Buffer): string {
+  const hash = createHash('sha256');
+  return (typeof data === 'string' ? hash.update(data, 'utf8') : hash.update(data)).digest('hex');
 }
 
 /** SigV4 header value: runs of spaces and tabs (and line breaks) collapsed, ends trimmed. */

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { SWFClient } from '@aws-sdk/client-swf';
 import { AwsSwfPort, type AwsSwfPortOptions, type WarmUpReport } from '../../src/swf/aws-swf-port.js';
@@ -468,6 +468,51 @@ describe('AwsSwfPort: the wire', () => {
     for (let i = 0; i < 20; i++) assert.equal((await port.send({ taskToken: `s${i}` }, live())).kind, 'delivered');
     assert.equal(recorder.requests.length, 60);
     assert.ok(recorder.connections() <= 4, `${recorder.connections()} connections`);
+  });
+});
+
+describe('AwsSwfPort: what the HTTP client must not do', () => {
+  it('refuses a header value with a line break, as node:http did: never sent, no bytes written', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ AWS_SESSION_TOKEN: 'token\r\nx-injected: yes' }, 'x-amz-security-token'],
+      [{ AWS_SESSION_TOKEN: 'token\nx-injected: yes' }, 'x-amz-security-token'],
+      [{ AWS_ACCESS_KEY_ID: 'AKID\rx-injected: yes' }, 'authorization'],
+    ];
+    const recorder = await startRecorder();
+    for (const [env, header] of cases) {
+      setEnv(BASE_ENV);
+      setEnv(env);
+      const result = await portFor(recorder.url).send({ taskToken: 'tok' }, live());
+      assertResult(result, { kind: 'retryable', reason: 'transient', outcomeUnknown: false });
+      assert.equal(messageOf(result), `TypeError: Invalid character in header content ["${header}"]`);
+    }
+    assert.equal(recorder.connections(), 0);
+  });
+
+  /** A TCP server that answers every request with `answer`, then closes. */
+  async function rawServer(answer: string): Promise<string> {
+    const server = createNetServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end(answer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('a 2xx answer cut off mid-body is delivered (SWF applied the call)', async () => {
+    const url = await rawServer('HTTP/1.1 200 OK\r\nx-amzn-RequestId: rid-cut\r\ncontent-length: 100\r\n\r\n{');
+    assert.deepEqual(await portFor(url).send({ taskToken: 'tok' }, live()), {
+      kind: 'delivered',
+      requestId: 'rid-cut',
+    });
+  });
+
+  it('a malformed answer: transient, outcome unknown', async () => {
+    const url = await rawServer('HTTP/1.1 2OO OK\r\n\r\n');
+    const result = await portFor(url).send({ taskToken: 'tok' }, live());
+    assertResult(result, { kind: 'retryable', reason: 'transient', outcomeUnknown: true });
+    assert.match(messageOf(result), /^Http1ProtocolError: invalid status line/);
   });
 });
 

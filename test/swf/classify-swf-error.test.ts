@@ -53,6 +53,11 @@ describe('classifySwfError', () => {
       sdkError('Error', undefined, undefined, 'ECONNREFUSED'),
       { kind: 'retryable', reason: 'transient', outcomeUnknown: false },
     ],
+    [
+      'a malformed HTTP answer (HPE_INVALID_RESPONSE): outcome unknown',
+      sdkError('Http1ProtocolError', undefined, undefined, 'HPE_INVALID_RESPONSE'),
+      { kind: 'retryable', reason: 'transient', outcomeUnknown: true },
+    ],
     ['an unmodelled 4xx', sdkError('SomethingNew', 400, 'client'), { kind: 'rejected', code: 'unknown' }],
   ];
   for (const [name, error, expected] of cases) {
