@@ -344,6 +344,24 @@ describe('FakeSwf', () => {
     );
   });
 
+  it('records whether each written answer reached a socket the client still had open', async () => {
+    const fake = await startFake({ latencyMs: 100 });
+    const client = clientFor(fake);
+
+    await fail(client, { taskToken: 'read' });
+    assert.equal(fake.calls[0]?.replied, true);
+
+    const controller = new AbortController();
+    const pending = sdkError(fail(client, { taskToken: 'given-up' }, controller.signal));
+    await until(() => fake.calls.length === 2);
+    assert.equal(fake.calls[1]?.replied, undefined, 'not answered yet');
+    controller.abort();
+    assert.equal((await pending).name, 'AbortError');
+    await until(() => fake.calls[1]?.replied !== undefined);
+    assert.equal(fake.calls[1]?.replied, false);
+    assert.equal(fake.calls[1]?.answer, 'accepted');
+  });
+
   it('close() ends hung requests and is idempotent', async () => {
     const fake = await startFake({ hang: true });
     const client = clientFor(fake);

@@ -72,6 +72,13 @@ export interface FakeSwfCall {
   readonly answer: FakeSwfAnswer;
   /** How long the reply was held back (fixed latency plus any spike), in ms. */
   readonly delayMs: number;
+  /**
+   * For an answer that is written (accepted or an error): `true` once written to an open socket,
+   * `false` when the client had already closed it, so the client never read this answer
+   * (it gave up on the call, perhaps before the fake even read it). `undefined` until then, and
+   * for `reset` and `hang`.
+   */
+  replied?: boolean;
 }
 
 /** Everything that can be configured at start and changed later with `configure()`. */
@@ -418,7 +425,7 @@ export class FakeSwf {
         ? b.latencyMs + (this.chance(b.spikeRate) ? b.spikeLatencyMs : 0)
         : 0;
 
-    this.records.push({
+    const record: FakeSwfCall = {
       atMs,
       target,
       taskToken: body.taskToken,
@@ -426,7 +433,8 @@ export class FakeSwf {
       details: body.details,
       answer: decision.kind === 'error' ? decision.name : decision.kind,
       delayMs,
-    });
+    };
+    this.records.push(record);
 
     switch (decision.kind) {
       case 'reset':
@@ -439,7 +447,7 @@ export class FakeSwf {
         return;
       case 'accepted':
       case 'error':
-        this.replyAfter(delayMs, res, decision);
+        this.replyAfter(delayMs, res, decision, record);
         return;
     }
   }
@@ -493,9 +501,16 @@ export class FakeSwf {
     return this.behaviour.random() < rate;
   }
 
-  private replyAfter(delayMs: number, res: ServerResponse, decision: Decision & { kind: 'accepted' | 'error' }): void {
+  private replyAfter(
+    delayMs: number,
+    res: ServerResponse,
+    decision: Decision & { kind: 'accepted' | 'error' },
+    record: FakeSwfCall,
+  ): void {
     const send = (): void => {
-      if (res.destroyed || res.writableEnded) return;
+      if (res.writableEnded) return;
+      record.replied = clientStillListening(res);
+      if (!record.replied) return;
       const headers = {
         'content-type': 'application/x-amz-json-1.0',
         'x-amzn-RequestId': randomUUID(),
@@ -521,6 +536,18 @@ export class FakeSwf {
     }, delayMs);
     this.pendingReplies.add(timer);
   }
+}
+
+/**
+ * Whether the client can still read an answer: it has neither closed nor reset the connection.
+ * A keep-alive client never half-closes, so a socket whose read side ended (the client's FIN)
+ * belongs to a client that gave up, even if Node has not yet closed it: such a call can reach
+ * the fake after the retry that replaced it, when it came on a connection still waiting to be
+ * accepted.
+ */
+function clientStillListening(res: ServerResponse): boolean {
+  const socket = res.socket;
+  return !res.destroyed && socket !== null && socket.writable && !socket.readableEnded;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
