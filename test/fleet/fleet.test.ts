@@ -5,7 +5,8 @@
  * own limit and SWF throttles heavily. Then the same load through the fleet limiter (fleet rate
  * 200/s, the account's refill, and burst 100): SWF throttles at most 2% of calls, goodput is at
  * least 0.9x the fleet rate, no 1-second window after the first burst goes above the fleet rate
- * plus a small margin, and every report reaches SWF exactly once. Needs `npm run build`.
+ * plus a small margin, no 2-second window holds more than the fleet's burst and two seconds of
+ * its rate (plus that margin), and every report reaches SWF exactly once. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
