@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 
 /**
  * Task tokens are credentials: logs show this short, stable hash instead (12 hex characters of
  * SHA-256, enough to correlate log lines, useless to replay).
  */
 export function tokenHash(taskToken: string): string {
-  return createHash('sha256').update(taskToken).digest('hex').slice(0, 12);
+  return sha256Hex(taskToken).slice(0, 12);
 }

@@ -1,4 +1,4 @@
-import * as crypto from 'node:crypto';
+import { sha256Base64 } from '../sha256.js';
 
 interface Entry {
   readonly expiresAtMs: number;
@@ -66,13 +66,8 @@ export class RecentDeliveries {
   }
 }
 
-/** One-shot `crypto.hash` where Node has it (20.12+): a third of createHash's cost per token. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
-
 function digest(taskToken: string): string {
-  return oneShotHash !== undefined
-    ? oneShotHash('sha256', taskToken, 'base64')
-    : crypto.createHash('sha256').update(taskToken).digest('base64');
+  return sha256Base64(taskToken);
 }
 
 /** Characters sampled for the fingerprint, spread over the token. */

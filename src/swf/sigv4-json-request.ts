@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { HmacSha256, sha256Hex } from '../sha256.js';
 
 /** What signing needs of an AWS identity (the SDK's AwsCredentialIdentity has these fields). */
 export interface SigningCredentials {
@@ -31,12 +31,13 @@ const JSON_1_0 = 'application/x-amz-json-1.0';
  * Why not the SDK's signer: it clones the request, filters every header through regexes, and
  * recomputes an HMAC per call just to look its signing-key cache up; this one keeps the
  * canonical request template and the day's signing key, so a call costs two SHA-256 and one
- * HMAC (see the figures in aws-swf-port.ts).
+ * HMAC (see the figures in aws-swf-port.ts), all one-shot: no native hash object a call (see
+ * src/sha256.ts).
  */
 export class SigV4JsonSigner {
   private readonly canonicalPath: string;
   /** The day's key (4 HMACs to derive): valid for one secret, day, region and service. */
-  private signingKey: { secret: string; day: string; key: Buffer } | undefined;
+  private signingKey: { secret: string; day: string; hmac: HmacSha256 } | undefined;
   /** x-amz-date changes once a second; cached by second. */
   private amzDate = { second: Number.NaN, value: '' };
 
@@ -72,9 +73,7 @@ export class SigV4JsonSigner {
       (hasToken ? `x-amz-security-token:${canonicalValue(token)}\n` : '') +
       `x-amz-target:${target}\n\n${signedHeaders}\n${sha256Hex(body)}`;
     const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const signature = createHmac('sha256', this.key(credentials.secretAccessKey, day))
-      .update(stringToSign, 'utf8')
-      .digest('hex');
+    const signature = this.key(credentials.secretAccessKey, day).hex(stringToSign);
     const headers: Record<string, string> = {
       'content-type': JSON_1_0,
       host,
@@ -86,15 +85,16 @@ export class SigV4JsonSigner {
     return headers;
   }
 
-  private key(secret: string, day: string): Buffer {
+  private key(secret: string, day: string): HmacSha256 {
     const cached = this.signingKey;
-    if (cached !== undefined && cached.day === day && cached.secret === secret) return cached.key;
+    if (cached !== undefined && cached.day === day && cached.secret === secret) return cached.hmac;
     const key = [day, this.options.region, this.options.service, 'aws4_request'].reduce<Buffer | string>(
-      (k, part) => createHmac('sha256', k).update(part, 'utf8').digest(),
+      (k, part) => new HmacSha256(k).digest(part),
       `AWS4${secret}`,
-    ) as Buffer;
-    this.signingKey = { secret, day, key };
-    return key;
+    );
+    const hmac = new HmacSha256(key);
+    this.signingKey = { secret, day, hmac };
+    return hmac;
   }
 
   /** `YYYYMMDDTHHMMSSZ` (ISO 8601 basic, UTC). */
@@ -107,11 +107,6 @@ export class SigV4JsonSigner {
     }
     return this.amzDate.value;
   }
-}
-
-function sha256Hex(data: string | Buffer): string {
-  const hash = createHash('sha256');
-  return (typeof data === 'string' ? hash.update(data, 'utf8') : hash.update(data)).digest('hex');
 }
 
 /** SigV4 header value: runs of spaces and tabs (and line breaks) collapsed, ends trimmed. */
