@@ -19,7 +19,7 @@
 import { fileURLToPath } from 'node:url';
 import { toolVariable } from '../test/support/tool-env.js';
 import type { MeasurementResult, Row } from './report.js';
-import { fixed, mib } from './support/format.js';
+import { fixed, mib, signed } from './support/format.js';
 import { ForeignLoadWindow, processMemory, threadsSample, type ThreadsSample } from './support/proc.js';
 import { median } from './support/stats.js';
 import { sidecarEnv, startBareServer, startSidecar, type ServerProcess } from './support/servers.js';
@@ -49,7 +49,6 @@ export const IDLE_DEFAULTS: IdleOptions = { starts: 3, seconds: 60, settleSecond
 const CPU_MARGIN_VCPU = 0.001;
 const ANON_RSS_MARGIN_BYTES = 8 * 2 ** 20;
 
-const signed = (value: number, digits: number): string => `${value >= 0 ? '+' : ''}${fixed(value, digits)}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One server's idle figures over the window. */

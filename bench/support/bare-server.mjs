@@ -1,5 +1,5 @@
 // @ts-check
-/* global process, URL */
+/* global process, URL, Buffer */
 /**
  * The baseline of measurements 1 and 3a: a bare grpc-js unary server of the same contract
  * (proto/swfsidecar/v1/sidecar.proto, loaded with the sidecar's proto-loader options and message
@@ -7,8 +7,15 @@
  * `node`, like the built sidecar, so neither pays a loader. It serves grpc.health.v1 too, so
  * start-up (measurement 7) is timed the same way for both.
  *
- * Env: BENCH_ADDRESS (HOST:PORT to bind).
+ * With BENCH_FORWARD_URL set it is the relay baseline of measurement 2 instead: FailActivityTask
+ * POSTs the report as RespondActivityTaskFailed (JSON 1.0, plain `node:http` on a keep-alive
+ * agent; no signing, queue, limiter or metrics) to that URL and answers DELIVERED when the answer
+ * has been read, or UNAVAILABLE if the POST failed: the least a Node.js gRPC hop in front of SWF
+ * can add to a call's latency.
+ *
+ * Env: BENCH_ADDRESS (HOST:PORT to bind), BENCH_FORWARD_URL (optional, the fake SWF).
  */
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -29,13 +36,64 @@ const definition = protoLoader.loadSync('swfsidecar/v1/sidecar.proto', {
 const service = definition[SERVICE_NAME];
 if (service === undefined) throw new Error(`${SERVICE_NAME} missing from the contract`);
 
+const forwardUrl = process.env['BENCH_FORWARD_URL'];
+const forwardTarget = forwardUrl === undefined || forwardUrl === '' ? undefined : new URL(forwardUrl);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * One RespondActivityTaskFailed to the forward target; calls back with null when answered 2xx.
+ * @param {URL} target
+ * @param {{ taskToken?: string, reason?: string, details?: string }} report
+ * @param {(error: Error | null) => void} done
+ */
+function forward(target, report, done) {
+  const body = JSON.stringify({ taskToken: report.taskToken, reason: report.reason, details: report.details });
+  const request = http.request(
+    {
+      host: target.hostname,
+      port: target.port,
+      path: '/',
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'SimpleWorkflowService.RespondActivityTaskFailed',
+        'content-length': Buffer.byteLength(body),
+      },
+    },
+    (response) => {
+      let answer = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (answer += chunk));
+      response.on('end', () => {
+        const code = response.statusCode ?? 0;
+        if (answer !== '') JSON.parse(answer);
+        done(code >= 200 && code < 300 ? null : new Error(`SWF answered HTTP ${code}`));
+      });
+    },
+  );
+  request.on('error', done);
+  request.end(body);
+}
+
 const server = new grpc.Server({
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
 });
 server.addService(/** @type {grpc.ServiceDefinition} */ (service), {
-  FailActivityTask(/** @type {unknown} */ _call, /** @type {grpc.sendUnaryData<unknown>} */ callback) {
-    callback(null, { outcome: 'OUTCOME_QUEUED', attempts: 0 });
+  FailActivityTask(
+    /** @type {grpc.ServerUnaryCall<{ taskToken?: string, reason?: string, details?: string }, unknown>} */ call,
+    /** @type {grpc.sendUnaryData<unknown>} */ callback,
+  ) {
+    if (forwardTarget === undefined) {
+      callback(null, { outcome: 'OUTCOME_QUEUED', attempts: 0 });
+      return;
+    }
+    forward(forwardTarget, call.request, (error) =>
+      error === null
+        ? callback(null, { outcome: 'OUTCOME_DELIVERED', attempts: 1 })
+        : callback({ code: grpc.status.UNAVAILABLE, details: error.message }),
+    );
   },
   FailActivityTasks(
     /** @type {grpc.ServerUnaryCall<{tasks?: unknown[]}, unknown>} */ call,

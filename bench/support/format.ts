@@ -1,5 +1,7 @@
 /** Formatting for the table: fixed decimals, units spelled out. */
 export const fixed = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+/** A difference with its sign always shown: +0.12, -0.03. */
+export const signed = (value: number, digits = 2): string => `${value >= 0 ? '+' : ''}${fixed(value, digits)}`;
 export const ratio = (value: number): string => `${fixed(value, 2)}x`;
 export const ms = (value: number, digits = 2): string => `${fixed(value, digits)} ms`;
 export const us = (value: number): string => `${fixed(value, 0)} µs`;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SIDECAR_BIN } from '../../test/support/sidecar-process.js';
@@ -9,6 +9,20 @@ import { freePort } from '../../test/support/free-port.js';
 
 export const BARE_SERVER_JS = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
 const BARE_FORWARDER_JS = fileURLToPath(new URL('./bare-forwarder.mjs', import.meta.url));
+
+const DOCKERFILE = fileURLToPath(new URL('../../Dockerfile', import.meta.url));
+
+/**
+ * The node flags of the container image's ENTRYPOINT (`["node", FLAGS..., "/app/bin/..."]`), read
+ * from the Dockerfile, so every sidecar the bench starts runs as the image runs it.
+ */
+export function imageNodeFlags(dockerfile = readFileSync(DOCKERFILE, 'utf8')): string[] {
+  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  if (line === undefined) throw new Error('the Dockerfile has no ENTRYPOINT');
+  const entrypoint = JSON.parse(line.slice('ENTRYPOINT '.length)) as unknown;
+  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node') throw new Error(`unexpected ENTRYPOINT: ${line}`);
+  return (entrypoint as string[]).slice(1).filter((arg) => arg.startsWith('--'));
+}
 
 /** A server under test, in its own process, SERVING on 127.0.0.1. */
 export interface ServerProcess {
@@ -59,8 +73,12 @@ export async function startSidecar(
 ): Promise<ServerProcess> {
   const grpcPort = await freePort();
   const metricsPort = await freePort();
-  // BENCH_SIDECAR_NODE_ARGS: extra node/V8 flags for the sidecar, to try a setting out.
-  const nodeArgs: string[] = (process.env['BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  // The image's flags, then BENCH_SIDECAR_NODE_ARGS: extra node/V8 flags, to try a setting out
+  // (a later flag wins: --no-single-threaded-gc undoes the image's).
+  const nodeArgs: string[] = [
+    ...imageNodeFlags(),
+    ...(process.env['BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+  ];
   if (process.env['BENCH_CPU_PROF'] === '1') {
     mkdirSync(CPU_PROFILE_DIR, { recursive: true });
     nodeArgs.push(
@@ -86,10 +104,18 @@ export async function startSidecar(
   );
 }
 
-export async function startBareServer(node: string = process.execPath): Promise<ServerProcess> {
+/**
+ * The bare grpc-js server of the same contract (bench/support/bare-server.mjs); with
+ * `forwardUrl` it is the relay of measurement 2, forwarding each FailActivityTask there before
+ * it answers.
+ */
+export async function startBareServer(node: string = process.execPath, forwardUrl?: string): Promise<ServerProcess> {
   const port = await freePort();
-  return startProcess('bare', [BARE_SERVER_JS], `127.0.0.1:${port}`, undefined, node, {
+  // BENCH_BARE_NODE_ARGS: extra node/V8 flags for the bare server (e.g. --trace-gc to compare).
+  const nodeArgs = (process.env['BENCH_BARE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  return startProcess('bare', [...nodeArgs, BARE_SERVER_JS], `127.0.0.1:${port}`, undefined, node, {
     BENCH_ADDRESS: `127.0.0.1:${port}`,
+    ...(forwardUrl === undefined ? {} : { BENCH_FORWARD_URL: forwardUrl }),
   });
 }
 
