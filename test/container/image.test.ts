@@ -114,7 +114,12 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
     assert.ok(inspected);
     const { Config: config } = inspected;
     assert.equal(config.User, `${IMAGE_UID}:${IMAGE_UID}`);
-    assert.deepEqual(config.Entrypoint, ['node', '--max-semi-space-size=16', '--single-threaded-gc', '/app/bin/swf-sidecar.js']);
+    assert.deepEqual(config.Entrypoint, [
+      'node',
+      '--max-semi-space-size=16',
+      '--single-threaded-gc',
+      '/app/bin/swf-sidecar.js',
+    ]);
     assert.deepEqual(config.Cmd, ['serve']);
     assert.deepEqual(Object.keys(config.ExposedPorts).sort(), ['50051/tcp', '9464/tcp']);
     assert.deepEqual(Object.keys(config.Volumes), [IMAGE_JOURNAL_DIR]);
