@@ -124,7 +124,31 @@ describe('the rendered sidecar', () => {
       ['worker'],
     );
     assert.deepEqual(sidecar.args, ['serve']);
+    assert.equal(sidecar.command, undefined, "the image's ENTRYPOINT runs as built");
     assert.equal(sidecar.image, 'swf-sidecar:0.1.0');
+  });
+
+  it("adds sidecar.extraNodeFlags to the image's ENTRYPOINT, before the script", () => {
+    const entrypointLine = readFileSync(join(REPO, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('ENTRYPOINT '));
+    assert.ok(entrypointLine, 'no ENTRYPOINT in the Dockerfile');
+    const entrypoint = JSON.parse(entrypointLine.slice('ENTRYPOINT '.length)) as string[];
+    const script = entrypoint.at(-1);
+    assert.equal(script, '/app/bin/swf-sidecar.js');
+    const flagged = sidecarOf(
+      podSpec(renderApp(withWorker({ sidecar: { extraNodeFlags: ['--single-threaded-gc'] } }))),
+    );
+    assert.deepEqual(flagged.command, [...entrypoint.slice(0, -1), '--single-threaded-gc', script]);
+    assert.deepEqual(flagged.args, ['serve']);
+  });
+
+  it('refuses an extra node flag that is not one flag', () => {
+    const file = join(ws.root, 'bad-node-flag.json');
+    writeFileSync(file, JSON.stringify(withWorker({ sidecar: { extraNodeFlags: ['--inspect 0.0.0.0'] } })));
+    const result = run(helmTool('helm'), ['template', 'x', chartDir('app'), '-f', file]);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /extraNodeFlags/);
   });
 
   it('is a plain container with sidecar.native false', () => {

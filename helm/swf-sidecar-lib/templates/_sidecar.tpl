@@ -181,6 +181,16 @@ livenessProbe:
 name: {{ $s.containerName }}
 image: {{ printf "%s:%s" $s.image.repository (toString $s.image.tag) | quote }}
 imagePullPolicy: {{ $s.image.pullPolicy }}
+{{- with $s.extraNodeFlags }}
+{{- /* The image's ENTRYPOINT (Dockerfile) with the extra flags before the script. */}}
+command:
+  - node
+  - --max-semi-space-size=16
+  {{- range . }}
+  - {{ . | quote }}
+  {{- end }}
+  - /app/bin/swf-sidecar.js
+{{- end }}
 args: [serve]
 env:
   {{- include "swf-sidecar-lib.env" . | nindent 2 }}
