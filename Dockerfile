@@ -50,12 +50,10 @@ EXPOSE 50051 9464
 # to 32 MB a semi-space: measured (bench 4 and 3a on Node 24), 50,000 waiting reports take 262 MB
 # instead of 349 MB, for about 5% more CPU per accepted call. V8 reads it only at start-up, so it
 # cannot be set from the code.
-# --single-threaded-gc keeps garbage collection on the JavaScript thread. V8's default also runs
-# each collection on helper threads, which pays when cores are idle; a sidecar shares a small CPU
-# allowance with its worker, and on busy cores the JavaScript thread waits for the helpers, so
-# pauses grow. Measured (bench 2, 1,000 CONFIRMED calls/s, 4-6 alternated rounds, median p99):
-# Node 24 12.2 -> 7.25 ms against the direct SDK's 7.35; Node 20 8.89 -> 6.41 against 5.54; the
-# CPU a call (1, 3a, 3b, 3c) unchanged within noise. Like the flag above, V8 reads it only at
-# start-up (setting its parts later from the code crashed V8 in a test).
-ENTRYPOINT ["node", "--max-semi-space-size=16", "--single-threaded-gc", "/app/bin/swf-sidecar.js"]
+# Not --single-threaded-gc: it keeps garbage collection off V8's helper threads, which cut the
+# p99 at 1,000 CONFIRMED calls/s on 2 busy vCPUs (Node 24: 12.2 -> 7.3 ms, 2026-12-05), but
+# without concurrent marking old garbage lingers: 50,000 waiting reports took 260-322 MB on
+# Node 24 instead of 230-236 MB (bench 4, 2026-12-06), close to the chart's 320Mi limit. The
+# chart's sidecar.extraNodeFlags adds it for pods that prefer the tails.
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/bin/swf-sidecar.js"]
 CMD ["serve"]

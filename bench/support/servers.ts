@@ -74,7 +74,7 @@ export async function startSidecar(
   const grpcPort = await freePort();
   const metricsPort = await freePort();
   // The image's flags, then BENCH_SIDECAR_NODE_ARGS: extra node/V8 flags, to try a setting out
-  // (a later flag wins: --no-single-threaded-gc undoes the image's).
+  // (a later flag wins, e.g. --max-semi-space-size=32 undoes the image's).
   const nodeArgs: string[] = [
     ...imageNodeFlags(),
     ...(process.env['BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),

@@ -114,12 +114,7 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
     assert.ok(inspected);
     const { Config: config } = inspected;
     assert.equal(config.User, `${IMAGE_UID}:${IMAGE_UID}`);
-    assert.deepEqual(config.Entrypoint, [
-      'node',
-      '--max-semi-space-size=16',
-      '--single-threaded-gc',
-      '/app/bin/swf-sidecar.js',
-    ]);
+    assert.deepEqual(config.Entrypoint, ['node', '--max-semi-space-size=16', '/app/bin/swf-sidecar.js']);
     assert.deepEqual(config.Cmd, ['serve']);
     assert.deepEqual(Object.keys(config.ExposedPorts).sort(), ['50051/tcp', '9464/tcp']);
     assert.deepEqual(Object.keys(config.Volumes), [IMAGE_JOURNAL_DIR]);
@@ -212,8 +207,8 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
       assert.equal(status['NoNewPrivs'], '1');
       const cmdline = await podman(['exec', name, 'cat', '/proc/1/cmdline']);
       assert.deepEqual(
-        cmdline.stdout.split('\0').slice(0, 5),
-        ['node', '--max-semi-space-size=16', '--single-threaded-gc', '/app/bin/swf-sidecar.js', 'serve'],
+        cmdline.stdout.split('\0').slice(0, 4),
+        ['node', '--max-semi-space-size=16', '/app/bin/swf-sidecar.js', 'serve'],
         'node is PID 1',
       );
 
