@@ -51,7 +51,7 @@ export function machineInfo(): MachineInfo {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
-    if (dirty !== '') commit += ' + uncommitted changes in src/';
+    if (dirty !== '') commit += ' + uncommitted changes in src/, bin/ or package.json';
   } catch {
     // not a git checkout: leave "unknown"
   }
