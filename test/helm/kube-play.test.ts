@@ -49,6 +49,8 @@ interface PodSpec {
   terminationGracePeriodSeconds: number;
 }
 
+/** A V8 flag the image does not set, passed through the chart's sidecar.extraNodeFlags. */
+const EXTRA_NODE_FLAG = '--single-threaded-gc';
 const dir = mkdtempSync(join(tmpdir(), 'swf-sidecar-kube-play-'));
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const release = `kp-${suffix}`;
@@ -164,6 +166,8 @@ describe('podman kube play of the rendered Deployment', { timeout: 900_000 }, ()
         metrics: { port: metricsPort },
         aws: { region: REGION, endpointUrl: moto.url, credentialsSecret: secretName },
         config: { shutdownGraceMs: 5000 },
+        // The played (plain) rendering also proves sidecar.extraNodeFlags: node takes the flag.
+        ...(native ? {} : { extraNodeFlags: [EXTRA_NODE_FLAG] }),
       },
     });
     const played = (native: boolean): K8sObject => {
@@ -233,6 +237,14 @@ describe('podman kube play of the rendered Deployment', { timeout: 900_000 }, ()
     assert.equal(events[0]!.details, 'from podman kube play');
     const logs = await ok('podman logs', podman(['logs', `${pod}-worker`]));
     assert.match(logs, /reported/);
+  });
+
+  it('the sidecar runs with sidecar.extraNodeFlags on its node command line', async () => {
+    const cmdline = await ok('podman exec', podman(['exec', `${pod}-swf-sidecar`, 'cat', '/proc/1/cmdline']));
+    const args = cmdline.split('\0');
+    assert.equal(args[0], 'node');
+    assert.ok(args.includes(EXTRA_NODE_FLAG), args.join(' '));
+    assert.deepEqual(args.slice(-3, -1), ['/app/bin/swf-sidecar.js', 'serve']);
   });
 
   it('stopping the pod drains the sidecar, which exits 0, within the computed grace period', async () => {
