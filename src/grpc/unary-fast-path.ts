@@ -247,6 +247,13 @@ class FastUnaryCall {
 
   private succeed(message: Buffer): void {
     if (this.finished) return;
+    // Past the deadline the caller has seen DEADLINE_EXCEEDED, even when the deadline timer has
+    // not run yet (it may be due in this same turn of the loop): record and answer that, as the
+    // grpc-js path does (instrument-unary.ts). Wall-clock on purpose, like gRPC deadlines.
+    if (Date.now() >= this.deadlineAtMs) {
+      this.fail({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', trailers: NO_TRAILERS });
+      return;
+    }
     this.finish(status.OK);
     const { stream } = this;
     if (stream.destroyed || stream.closed) return;

@@ -56,6 +56,12 @@ describe('the unary fast path in front of grpc-js', () => {
     handle: (request) => {
       const token = 'report' in request ? request.report.taskToken : '';
       if (token.startsWith('hang')) return new Promise(() => undefined);
+      if (token.startsWith('late')) {
+        // A loop that is late: the answer is ready only after the call's 20 ms deadline, before
+        // the deadline timer could run (bounded: 60 ms of this thread, once).
+        const readyAt = Date.now() + 60;
+        while (Date.now() < readyAt);
+      }
       if (token.startsWith('busy')) {
         return Promise.reject(new SidecarError('resource-exhausted', 'queue full: réessayez', { retryAfterMs: 250 }));
       }
@@ -192,6 +198,16 @@ describe('the unary fast path in front of grpc-js', () => {
       timeoutMs: 2000,
       describe: () => 'the cancelled call counted as CANCELLED',
     });
+  });
+
+  it('an answer ready after the deadline, before the deadline timer ran, is DEADLINE_EXCEEDED', async () => {
+    const expiredBefore = await handledCount('DEADLINE_EXCEEDED');
+    const okBefore = await handledCount('OK');
+    const lateToken = Buffer.concat([Buffer.from([0x0a, 9]), Buffer.from('late-loop')]);
+    const late = await rawCall(session, FAIL_ONE, frame(lateToken), { 'grpc-timeout': '20m' });
+    assert.deepEqual([late.grpcStatus, late.grpcMessage], [status.DEADLINE_EXCEEDED, 'Deadline exceeded']);
+    assert.equal(await handledCount('DEADLINE_EXCEEDED'), expiredBefore + 1);
+    assert.equal(await handledCount('OK'), okBefore);
   });
 
   it('refuses bodies that are not one message, with grpc-js codes', async () => {
