@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { imageEntrypoint } from '../../test/support/image-entrypoint.js';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { SIDECAR_BIN } from '../../test/support/sidecar-process.js';
@@ -10,18 +11,14 @@ import { freePort } from '../../test/support/free-port.js';
 export const BARE_SERVER_JS = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
 const BARE_FORWARDER_JS = fileURLToPath(new URL('./bare-forwarder.mjs', import.meta.url));
 
-const DOCKERFILE = fileURLToPath(new URL('../../Dockerfile', import.meta.url));
-
 /**
- * The node flags of the container image's ENTRYPOINT (`["node", FLAGS..., "/app/bin/..."]`), read
- * from the Dockerfile, so every sidecar the bench starts runs as the image runs it.
+ * The node flags of the container image's ENTRYPOINT, so every sidecar the bench starts runs as
+ * the image runs it.
  */
-export function imageNodeFlags(dockerfile = readFileSync(DOCKERFILE, 'utf8')): string[] {
-  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
-  if (line === undefined) throw new Error('the Dockerfile has no ENTRYPOINT');
-  const entrypoint = JSON.parse(line.slice('ENTRYPOINT '.length)) as unknown;
-  if (!Array.isArray(entrypoint) || entrypoint[0] !== 'node') throw new Error(`unexpected ENTRYPOINT: ${line}`);
-  return (entrypoint as string[]).slice(1).filter((arg) => arg.startsWith('--'));
+export function imageNodeFlags(): string[] {
+  return imageEntrypoint()
+    .slice(1)
+    .filter((arg) => arg.startsWith('--'));
 }
 
 /** A server under test, in its own process, SERVING on 127.0.0.1. */

@@ -20,6 +20,7 @@ import {
   yamlToJson,
   type K8sObject,
 } from '../support/helm-tools.js';
+import { imageEntrypoint } from '../support/image-entrypoint.js';
 import { CASES, MONITORING_ON, WORKER_IMAGE } from './cases.js';
 
 interface Container {
@@ -129,11 +130,7 @@ describe('the rendered sidecar', () => {
   });
 
   it("adds sidecar.extraNodeFlags to the image's ENTRYPOINT, before the script", () => {
-    const entrypointLine = readFileSync(join(REPO, 'Dockerfile'), 'utf8')
-      .split('\n')
-      .find((line) => line.startsWith('ENTRYPOINT '));
-    assert.ok(entrypointLine, 'no ENTRYPOINT in the Dockerfile');
-    const entrypoint = JSON.parse(entrypointLine.slice('ENTRYPOINT '.length)) as string[];
+    const entrypoint = imageEntrypoint();
     const script = entrypoint.at(-1);
     assert.equal(script, '/app/bin/swf-sidecar.js');
     const flagged = sidecarOf(
