@@ -125,6 +125,11 @@ const FRAME_HEADER_BYTES = 5;
 /** See FastUnaryCall.onClose. */
 const DEADLINE_RESET_SLACK_MS = 20;
 const NO_TRAILERS: Readonly<Record<string, string>> = Object.freeze({});
+const DEADLINE_EXCEEDED: CallStatus = {
+  code: status.DEADLINE_EXCEEDED,
+  details: 'Deadline exceeded',
+  trailers: NO_TRAILERS,
+};
 const ignore = (): void => undefined;
 
 /** One call on the fast path: read one length-prefixed message, run the method, answer once. */
@@ -159,10 +164,7 @@ class FastUnaryCall {
       this.deadlineAtMs = Date.now() + this.timeoutMs;
       const delayMs = deadlineTimerMs(this.timeoutMs);
       if (delayMs === undefined) return;
-      this.deadlineTimer = setTimeout(
-        () => this.fail({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', trailers: NO_TRAILERS }),
-        delayMs,
-      );
+      this.deadlineTimer = setTimeout(() => this.fail(DEADLINE_EXCEEDED), delayMs);
     }
   }
 
@@ -247,11 +249,8 @@ class FastUnaryCall {
 
   private succeed(message: Buffer): void {
     if (this.finished) return;
-    // Past the deadline the caller has seen DEADLINE_EXCEEDED, even when the deadline timer has
-    // not run yet (it may be due in this same turn of the loop): record and answer that, as the
-    // grpc-js path does (instrument-unary.ts). Wall-clock on purpose, like gRPC deadlines.
-    if (Date.now() >= this.deadlineAtMs) {
-      this.fail({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', trailers: NO_TRAILERS });
+    if (this.deadlinePassed()) {
+      this.fail(DEADLINE_EXCEEDED);
       return;
     }
     this.finish(status.OK);
@@ -262,9 +261,20 @@ class FastUnaryCall {
     stream.end(this.route.frames.frameOf(message));
   }
 
+  /**
+   * Past the deadline the caller has seen DEADLINE_EXCEEDED, even when the deadline timer has not
+   * run yet (it may be due in this same turn of the loop): whatever the handler answers then is
+   * recorded and sent as that, as on the grpc-js path (instrument-unary.ts). Wall-clock on
+   * purpose, like gRPC deadlines.
+   */
+  private deadlinePassed(): boolean {
+    return Date.now() >= this.deadlineAtMs;
+  }
+
   /** Trailers-only answer: the status in the response headers, which end the stream. */
-  private fail(callStatus: CallStatus): void {
+  private fail(given: CallStatus): void {
     if (this.finished) return;
+    const callStatus = this.deadlinePassed() ? DEADLINE_EXCEEDED : given;
     this.finish(callStatus.code);
     const { stream } = this;
     if (stream.destroyed || stream.closed || stream.headersSent) return;

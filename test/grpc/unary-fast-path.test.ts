@@ -41,7 +41,7 @@ type Client = {
  * The fast path in front of a real grpc-js server. grpc-js's own implementation of the method
  * answers attempts 99 and the fast route answers attempts 1, so each answer says which path
  * served it. Token prefixes steer the fast route: "hang" never answers, "busy" is refused with a
- * retry delay.
+ * retry delay; the suffix "-late" holds the thread 60 ms before the answer.
  */
 describe('the unary fast path in front of grpc-js', () => {
   const definition = loadContract();
@@ -56,7 +56,7 @@ describe('the unary fast path in front of grpc-js', () => {
     handle: (request) => {
       const token = 'report' in request ? request.report.taskToken : '';
       if (token.startsWith('hang')) return new Promise(() => undefined);
-      if (token.startsWith('late')) {
+      if (token.endsWith('-late')) {
         // A loop that is late: the answer is ready only after the call's 20 ms deadline, before
         // the deadline timer could run (bounded: 60 ms of this thread, once).
         const readyAt = Date.now() + 60;
@@ -200,14 +200,16 @@ describe('the unary fast path in front of grpc-js', () => {
     });
   });
 
-  it('an answer ready after the deadline, before the deadline timer ran, is DEADLINE_EXCEEDED', async () => {
-    const expiredBefore = await handledCount('DEADLINE_EXCEEDED');
-    const okBefore = await handledCount('OK');
-    const lateToken = Buffer.concat([Buffer.from([0x0a, 9]), Buffer.from('late-loop')]);
-    const late = await rawCall(session, FAIL_ONE, frame(lateToken), { 'grpc-timeout': '20m' });
-    assert.deepEqual([late.grpcStatus, late.grpcMessage], [status.DEADLINE_EXCEEDED, 'Deadline exceeded']);
-    assert.equal(await handledCount('DEADLINE_EXCEEDED'), expiredBefore + 1);
-    assert.equal(await handledCount('OK'), okBefore);
+  it('an answer or refusal ready after the deadline, before the deadline timer ran, is DEADLINE_EXCEEDED', async () => {
+    for (const token of ['ok-late', 'busy-late']) {
+      const expiredBefore = await handledCount('DEADLINE_EXCEEDED');
+      const othersBefore = [await handledCount('OK'), await handledCount('RESOURCE_EXHAUSTED')];
+      const message = Buffer.concat([Buffer.from([0x0a, token.length]), Buffer.from(token)]);
+      const late = await rawCall(session, FAIL_ONE, frame(message), { 'grpc-timeout': '20m' });
+      assert.deepEqual([late.grpcStatus, late.grpcMessage], [status.DEADLINE_EXCEEDED, 'Deadline exceeded'], token);
+      assert.equal(await handledCount('DEADLINE_EXCEEDED'), expiredBefore + 1, token);
+      assert.deepEqual([await handledCount('OK'), await handledCount('RESOURCE_EXHAUSTED')], othersBefore, token);
+    }
   });
 
   it('refuses bodies that are not one message, with grpc-js codes', async () => {
