@@ -1,3 +1,5 @@
+import { GRPC_CODE } from './grpc-wire.js';
+
 /**
  * Exit codes of the client commands, as the AWS CLI version 2 uses them
  * (https://docs.aws.amazon.com/cli/latest/userguide/cli-chap-retcodes.html).
@@ -13,12 +15,6 @@ export const EXIT = {
 } as const;
 
 /**
- * The gRPC status codes this mapping looks at, by number, so that exiting on a usage error does
- * not load @grpc/grpc-js.
- */
-const GRPC = { OK: 0, CANCELLED: 1, DEADLINE_EXCEEDED: 4, UNAVAILABLE: 14 } as const;
-
-/**
  * The exit code for a call that ended with gRPC status `code`. `reachedSidecar` says whether the
  * channel ever connected: the AWS CLI exits 255 for a connection error and 254 for an error the
  * service answered, and an UNAVAILABLE without a connection is the former.
@@ -27,8 +23,8 @@ const GRPC = { OK: 0, CANCELLED: 1, DEADLINE_EXCEEDED: 4, UNAVAILABLE: 14 } as c
  * the AWS CLI's read timeouts, so they are 255 too. Every other status is the sidecar's answer.
  */
 export function exitCodeForStatus(code: number, reachedSidecar: boolean): number {
-  if (code === GRPC.OK) return EXIT.ok;
-  if (code === GRPC.DEADLINE_EXCEEDED || code === GRPC.CANCELLED) return EXIT.other;
-  if (code === GRPC.UNAVAILABLE && !reachedSidecar) return EXIT.other;
+  if (code === GRPC_CODE.OK) return EXIT.ok;
+  if (code === GRPC_CODE.DEADLINE_EXCEEDED || code === GRPC_CODE.CANCELLED) return EXIT.other;
+  if (code === GRPC_CODE.UNAVAILABLE && !reachedSidecar) return EXIT.other;
   return EXIT.serviceError;
 }

@@ -4,13 +4,14 @@ import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { parseRespondArgs, UsageError, type RespondArgs } from './respond-args.js';
 import { DEFAULT_ENDPOINT, DEFAULT_TIMEOUT_SECONDS, respondHelpText } from './respond-help.js';
 import type { CallResult } from './sidecar-call.js';
+import { parseSidecarEndpoint, type SidecarEndpoint } from './sidecar-endpoint.js';
 
 const COMMAND = 'swf-sidecar respond-activity-task-failed';
 
 /**
  * `swf-sidecar respond-activity-task-failed`: the AWS CLI command of the same name, sent to a
  * running sidecar. Prints nothing on success; one line on stderr otherwise; exits as the AWS CLI
- * version 2 does (see exit-codes.ts). gRPC is loaded only once there is something to send.
+ * version 2 does (see exit-codes.ts). The call's code is loaded only once there is something to send.
  */
 export async function respondActivityTaskFailed(
   argv: readonly string[],
@@ -18,6 +19,8 @@ export async function respondActivityTaskFailed(
 ): Promise<number> {
   let args: RespondArgs;
   let request: WireFailRequest;
+  let endpoint: string;
+  let target: SidecarEndpoint;
   try {
     args = parseRespondArgs(argv);
     if (args.help) {
@@ -29,18 +32,19 @@ export async function respondActivityTaskFailed(
       return EXIT.ok;
     }
     request = toRequest(args);
+    endpoint = args.endpoint ?? (env['SWF_SIDECAR_ADDRESS'] || DEFAULT_ENDPOINT);
+    target = parseSidecarEndpoint(endpoint);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`${COMMAND}: error: ${oneLine(error.message)} (see --help)\n`);
     return EXIT.usage;
   }
 
-  const endpoint = args.endpoint ?? (env['SWF_SIDECAR_ADDRESS'] || DEFAULT_ENDPOINT);
   const timeoutMs = args.timeoutMs ?? DEFAULT_TIMEOUT_SECONDS * 1000;
   let result: CallResult;
   try {
     const { failActivityTask } = await import('./sidecar-call.js');
-    result = await failActivityTask(endpoint, request, timeoutMs);
+    result = await failActivityTask(target, request, timeoutMs);
   } catch (error) {
     // Not an answer from the sidecar: "anything else" for the AWS CLI too.
     process.stderr.write(`${COMMAND}: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);

@@ -188,6 +188,11 @@ describe('against a scripted gRPC server', () => {
       [['--cli-input-json', '{"taskToken":'], /Invalid JSON/],
       [['--cli-input-json', '{"taskToken":"t","domain":"d"}'], /Unknown parameter in input: "domain"/],
       [['--cli-input-json', 'file:///nonexistent/input.json'], /Unable to load paramfile/],
+      [
+        ['--task-token', 't', '--endpoint', 'http://x:1'],
+        /endpoint "http:\/\/x:1": .*expected HOST:PORT or unix:\/path/,
+      ],
+      [['--task-token', 't', '--endpoint', '127.0.0.1:99999'], /endpoint "127\.0\.0\.1:99999": the port/],
     ];
     const runs = await Promise.all(cases.map(([args]) => runCli(['--endpoint', scripted.address, ...args])));
     runs.forEach((run, i) => {
@@ -232,7 +237,7 @@ describe('against a scripted gRPC server', () => {
     }
   });
 
-  test('starts fast: a call loads neither the AWS SDK, nor proto-loader, nor the sidecar itself', async () => {
+  test('starts fast: a call loads neither gRPC libraries, nor the AWS SDK, nor the sidecar itself', async () => {
     // A module resolve hook (node:module register) writes down every module imported with `import`.
     const dir = mkdtempSync(join(tmpdir(), 'swf-sidecar-cli-'));
     try {
@@ -258,10 +263,11 @@ export async function resolve(specifier, context, next) {
       assert.deepEqual(run, { code: 0, stdout: '', stderr: '' });
       const imported = readFileSync(log, 'utf8').split('\n');
       assert.ok(
-        imported.some((url) => url.includes('/@grpc/grpc-js/')),
-        'the hook saw the gRPC import',
+        imported.some((url) => url.endsWith('/dist/cli/sidecar-call.js')),
+        'the hook saw the call module imported',
       );
       for (const unwanted of [
+        '/@grpc/grpc-js/',
         '/@aws-sdk/',
         '/@smithy/',
         '/@grpc/proto-loader/',
