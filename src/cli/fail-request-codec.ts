@@ -2,10 +2,10 @@ import type { WireDelivery, WireFailRequest, WireFailResponse, WireOutcome } fro
 
 /**
  * The protobuf wire form of the one call the CLI makes, written out by hand so that the CLI
- * starts without @grpc/proto-loader and protobufjs (about 40 ms of its 120 ms; the start-up
- * target is 0.3x the AWS CLI's wall time). proto/swfsidecar/v1/sidecar.proto stays the source of
- * truth: test/cli/fail-request-codec.test.ts checks these bytes against the loaded contract
- * (src/grpc/contract.ts), so a change there that this file misses fails the tests.
+ * starts without @grpc/proto-loader and protobufjs (about 40 ms of its start; its wall time is
+ * graded against the AWS CLI's, see sidecar-call.ts). proto/swfsidecar/v1/sidecar.proto stays
+ * the source of truth: test/cli/fail-request-codec.test.ts checks these bytes against the loaded
+ * contract (src/grpc/contract.ts), so a change there that this file misses fails the tests.
  */
 export const FAIL_ACTIVITY_TASK_PATH = '/swfsidecar.v1.ActivityTasks/FailActivityTask';
 
