@@ -1,6 +1,6 @@
 /**
  * The bits of the gRPC protocol the CLI's one call needs, without loading @grpc/grpc-js: the
- * status codes by number and name, the HTTP-to-gRPC status mapping and the grpc-timeout header
+ * status codes by number and name, and the HTTP-to-gRPC status mapping
  * (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md and statuscodes.md).
  */
 const CODE_NAMES = [
@@ -59,13 +59,4 @@ export function grpcCodeForHttpStatus(httpStatus: number): number {
     default:
       return GRPC_CODE.UNKNOWN;
   }
-}
-
-/** The grpc-timeout header for a deadline `ms` from now: at most 8 digits and a unit. */
-export function grpcTimeoutHeader(ms: number): string {
-  const whole = Math.max(1, Math.ceil(ms));
-  if (whole < 1e8) return `${whole}m`;
-  const seconds = Math.ceil(whole / 1000);
-  if (seconds < 1e8) return `${seconds}S`;
-  return `${Math.min(99_999_999, Math.ceil(seconds / 3600))}H`;
 }

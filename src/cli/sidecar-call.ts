@@ -2,7 +2,8 @@ import { connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import { connect as connectUnix } from 'node:net';
 import type { WireFailRequest, WireFailResponse } from '../grpc/contract.js';
 import { decodeFailResponse, encodeFailRequest, FAIL_ACTIVITY_TASK_PATH } from './fail-request-codec.js';
-import { grpcCodeForHttpStatus, GRPC_CODE, grpcCodeName, grpcTimeoutHeader } from './grpc-wire.js';
+import { deadlineTimerMs, formatGrpcTimeout } from '../grpc/grpc-timeout.js';
+import { grpcCodeForHttpStatus, GRPC_CODE, grpcCodeName } from './grpc-wire.js';
 import type { SidecarEndpoint } from './sidecar-endpoint.js';
 
 export type CallResult =
@@ -64,8 +65,12 @@ export function failActivityTask(
         reachedSidecar: reached,
         retryAfterMs,
       });
+    // A deadline past what a timer holds (24.8 days) is left to the sidecar's grpc-timeout.
+    const timerMs = timeoutMs > 0 ? deadlineTimerMs(timeoutMs) : undefined;
     const deadline =
-      timeoutMs > 0 ? setTimeout(() => fail(GRPC_CODE.DEADLINE_EXCEEDED, 'Deadline exceeded'), timeoutMs) : undefined;
+      timerMs === undefined
+        ? undefined
+        : setTimeout(() => fail(GRPC_CODE.DEADLINE_EXCEEDED, 'Deadline exceeded'), timerMs);
 
     session.on('connect', () => {
       reached = true;
@@ -82,7 +87,7 @@ export function failActivityTask(
       te: 'trailers',
       'user-agent': 'swf-sidecar-cli',
     };
-    if (timeoutMs > 0) headers['grpc-timeout'] = grpcTimeoutHeader(timeoutMs);
+    if (timeoutMs > 0) headers['grpc-timeout'] = formatGrpcTimeout(timeoutMs);
     const stream = session.request(headers);
     stream.on('response', (received) => {
       responseHeaders = received;

@@ -18,6 +18,15 @@ export function parseGrpcTimeout(value: string): number | undefined {
   return Number(match[1]) * (MS_PER_UNIT[match[2]!] ?? Number.NaN);
 }
 
+/** The grpc-timeout header a client sends for a deadline `ms` from now: at most 8 digits and a unit. */
+export function formatGrpcTimeout(ms: number): string {
+  const whole = Math.max(1, Math.ceil(ms));
+  if (whole < 1e8) return `${whole}m`;
+  const seconds = Math.ceil(whole / 1000);
+  if (seconds < 1e8) return `${seconds}S`;
+  return `${Math.min(99_999_999, Math.ceil(seconds / 3600))}H`;
+}
+
 /** setTimeout's limit: Node fires a longer delay at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

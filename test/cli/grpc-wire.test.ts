@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { GRPC_CODE, grpcCodeForHttpStatus, grpcCodeName, grpcTimeoutHeader } from '../../src/cli/grpc-wire.js';
+import { GRPC_CODE, grpcCodeForHttpStatus, grpcCodeName } from '../../src/cli/grpc-wire.js';
 
 test('code names and numbers agree with grpc-js, for every code gRPC defines', () => {
   for (let code = 0; code <= 16; code++) assert.equal(grpcCodeName(code), status[code], `code ${code}`);
@@ -23,14 +23,4 @@ test('HTTP statuses without a gRPC status map as http-grpc-status-mapping.md say
     [302, status.UNKNOWN],
   ];
   for (const [http, grpc] of expected) assert.equal(grpcCodeForHttpStatus(http), grpc, `HTTP ${http}`);
-});
-
-test('grpc-timeout: milliseconds up to 8 digits, then seconds, then hours', () => {
-  assert.equal(grpcTimeoutHeader(300), '300m');
-  assert.equal(grpcTimeoutHeader(0.2), '1m');
-  assert.equal(grpcTimeoutHeader(99_999_999), '99999999m');
-  assert.equal(grpcTimeoutHeader(100_000_000), '100000S');
-  assert.equal(grpcTimeoutHeader(1e14), '27777778H');
-  assert.equal(grpcTimeoutHeader(1e16), '99999999H');
-  for (const ms of [1, 60_000, 1e8, 1e11, 1e15]) assert.match(grpcTimeoutHeader(ms), /^\d{1,8}[HMSmun]$/);
 });

@@ -91,6 +91,10 @@ describe('failActivityTask against a raw HTTP/2 server', () => {
 
     await call(0);
     assert.equal(seen.headers['grpc-timeout'], undefined, 'no deadline, no grpc-timeout');
+
+    // 34.7 days: past what setTimeout holds (Node would fire it at once); the header carries it.
+    assert.equal((await call(3e9)).kind, 'ok');
+    assert.equal(seen.headers['grpc-timeout'], '3000000S');
   });
 
   test('a trailers-only error: code, percent-decoded message and retry-after-ms', async () => {
