@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { connectClient } from '../support/grpc-client.js';
 import { activityTaskFailedEvents, openActivityTasks, startMoto, type Moto } from '../support/moto.js';
 import { freePort } from '../support/free-port.js';
+import { FakeSwf } from '../support/fake-swf.js';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
 import {
   containerLauncher,
@@ -250,15 +251,19 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
     }
   });
 
-  it('keeps QUEUED reports accepted while SWF is unreachable, and the next container delivers them', async () => {
+  it('keeps QUEUED reports accepted while SWF is unreachable, and the next container delivers them', async (t) => {
     const journal = await journalVolume();
     directories.push(journal);
     const tasks = await openActivityTasks(moto, 5);
-    const unreachable = `http://127.0.0.1:${await freePort()}`;
+    // SWF out of reach: every connection dropped before an answer. A server of our own holds the
+    // port for the whole test; a port merely found free could be taken by another test's server
+    // (a moto or a fake of a test file running beside this one), which would answer the reports.
+    const unreachable = await FakeSwf.start({ resetRate: 1 });
+    t.after(() => unreachable.close());
 
     const first = await startContainer(
       'queued-a',
-      { AWS_ENDPOINT_URL_SWF: unreachable, SWF_SIDECAR_SHUTDOWN_GRACE_MS: '500' },
+      { AWS_ENDPOINT_URL_SWF: unreachable.url, SWF_SIDECAR_SHUTDOWN_GRACE_MS: '500' },
       journal,
     );
     const client = connectClient(first.grpcAddress);
@@ -273,6 +278,16 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
     const stop = await podman(['stop', '--time', '30', containerName('queued-a')], 60_000);
     assert.equal(stop.code, 0, stop.stderr);
     assert.deepEqual(await first.exited, { code: 0, signal: null });
+    assert.deepEqual(
+      logLines(first, 'stopped').map((line) => line['undelivered']),
+      [tasks.length],
+      'the first container stopped with every report undelivered',
+    );
+    assert.deepEqual(
+      new Set(unreachable.calls.map((call) => call.answer)),
+      new Set(['reset']),
+      'the first container tried SWF and was dropped',
+    );
     for (const task of tasks) assert.equal((await activityTaskFailedEvents(moto, task)).length, 0);
 
     const second = await startContainer('queued-b', { AWS_ENDPOINT_URL_SWF: moto.url }, journal);
@@ -281,7 +296,12 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
         (await Promise.all(tasks.map((task) => activityTaskFailedEvents(moto, task)))).every(
           (events) => events.length === 1,
         ),
-      { timeoutMs: 30_000, intervalMs: 200, describe: () => 'the replayed reports in moto history' },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        describe: () =>
+          `the replayed reports in moto history; the second container logged ${JSON.stringify(second.logs)}`,
+      },
     );
     assert.deepEqual(
       logLines(second, /^replaying undelivered QUEUED reports/).map((line) => line['reports']),
