@@ -13,7 +13,6 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectClient } from '../support/grpc-client.js';
 import { activityTaskFailedEvents, openActivityTasks, startMoto, type Moto } from '../support/moto.js';
-import { freePort } from '../support/free-port.js';
 import { FakeSwf } from '../support/fake-swf.js';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
 import {
@@ -331,10 +330,12 @@ describe('container image (buildah + podman)', { timeout: 20 * 60_000 }, () => {
     assert.equal(refused.code, 254, refused.stderr);
     assert.match(refused.stderr, /INVALID_ARGUMENT|ValidationException/);
 
+    // Port 1: nothing listens there, and no test server can be handed it (port 0 and freePort
+    // draw from the ephemeral range), unlike a port merely found free a moment ago.
     const unreachable = await runImage([
       'respond-activity-task-failed',
       '--endpoint',
-      `127.0.0.1:${await freePort()}`,
+      '127.0.0.1:1',
       '--timeout',
       '5',
       '--task-token',
