@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FakeSwf } from '../support/fake-swf.js';
 import { connectClient } from '../support/grpc-client.js';
-import { freeLoopbackPort, startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.js';
 import { acceptedMoreThanOnce, logLines, metricsText, sumOf, until } from '../robustness/robustness-support.js';
 import {
@@ -207,8 +207,8 @@ describe('fleet limiter with a Redis it cannot use', () => {
   }
 
   it('refused connections: a clear log line, the local limit, no crash', { timeout: 30_000 }, async () => {
-    const port = await freeLoopbackPort();
-    const sidecar = await oneSidecar(`redis://127.0.0.1:${port}`);
+    // Port 1: nothing listens there and no test server is ever handed it.
+    const sidecar = await oneSidecar('redis://127.0.0.1:1');
     try {
       await assertFallsBackAndDelivers(sidecar, 'refused');
       const [line, ...more] = logLines(sidecar, CANNOT_REACH);
@@ -216,7 +216,7 @@ describe('fleet limiter with a Redis it cannot use', () => {
       assert.equal(more.length, 0);
       assert.equal(line['error_kind'], 'connection');
       assert.match(String(line['error']), /ECONNREFUSED|not connected|closed/);
-      assert.equal(line['redis'], `redis://127.0.0.1:${port}`);
+      assert.equal(line['redis'], 'redis://127.0.0.1:1');
     } finally {
       await sidecar.stop();
     }

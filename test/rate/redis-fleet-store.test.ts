@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { RedisFleetStore } from '../../src/rate/redis-fleet-store.js';
 import { classifyFleetStoreError } from '../../src/rate/fleet-store.js';
 import { parseRedisUrl } from '../../src/rate/redis-url.js';
-import { freeLoopbackPort, startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 /** The README's access string for the sidecar's ACL user (ElastiCache RBAC, Redis 6+ ACLs). */
 const ACCESS = '~swf-sidecar:* -@all +evalsha +eval +info +client|setname +time +hmget +hset +pexpire';
@@ -51,7 +51,8 @@ describe('RedisFleetStore', () => {
   });
 
   it('fails at once, without waiting, when nothing listens', async () => {
-    const store = storeFor(`redis://127.0.0.1:${await freeLoopbackPort()}`);
+    // Port 1: nothing listens there and no test server is ever handed it.
+    const store = storeFor('redis://127.0.0.1:1');
     try {
       await assert.rejects(store.lease(ASK), (error: unknown) => classifyFleetStoreError(error) === 'connection');
       // Reconnecting in the background: the next lease is refused too, never queued.

@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from './free-port.js';
 
 export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
 export const REDIS_CLI_BIN = '/usr/bin/redis-cli';
@@ -54,18 +54,6 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A port the OS says is free now on 127.0.0.1 (redis-server has no "port 0"). */
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  const { port } = address;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /**
  * Starts redis-server on 127.0.0.1. A port taken between choosing it and binding it (another
  * test) is retried with another port, up to 5 times.
@@ -75,7 +63,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'swf-sidecar-redis-'));
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = options.port ?? (await freeLoopbackPort());
+    // redis-server has no "port 0": a port found free, retried if another test takes it first.
+    const port = options.port ?? (await freePort());
     try {
       const child = await launch(port, dir, options);
       return handle(child, port, dir, options);
