@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './ops/hot-path-metrics.js';
 import type { LoopDelayMonitor } from './ops/loop-delay-monitor.js';
 import { registerNodeMetrics } from './ops/node-metrics.js';
 
@@ -28,22 +29,23 @@ const WAIT_BUCKETS_SECONDS = [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 
  * one). No label carries anything unbounded: task tokens never appear here.
  */
 export class SidecarMetrics {
-  readonly grpcStarted: Counter<'grpc_type' | 'grpc_service' | 'grpc_method'>;
-  readonly grpcHandled: Counter<'grpc_type' | 'grpc_service' | 'grpc_method' | 'grpc_code'>;
-  readonly grpcHandlingSeconds: Histogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
-  readonly swfRequests: Counter<'outcome'>;
-  readonly swfRequestSeconds: Histogram<'outcome'>;
+  // Updated on every call or SWF request: hot-path metrics (src/ops/hot-path-metrics.ts).
+  readonly grpcStarted: HotCounter<'grpc_type' | 'grpc_service' | 'grpc_method'>;
+  readonly grpcHandled: HotCounter<'grpc_type' | 'grpc_service' | 'grpc_method' | 'grpc_code'>;
+  readonly grpcHandlingSeconds: HotHistogram<'grpc_type' | 'grpc_service' | 'grpc_method'>;
+  readonly swfRequests: HotCounter<'outcome'>;
+  readonly swfRequestSeconds: HotHistogram<'outcome'>;
   readonly swfRetries: Counter<'reason'>;
   readonly swfInFlight: Gauge;
   readonly queueItems: Gauge;
   readonly queueBytes: Gauge;
-  readonly batchSize: Histogram;
-  readonly queueWaitSeconds: Histogram;
+  readonly batchSize: HotHistogram;
+  readonly queueWaitSeconds: HotHistogram;
   readonly rateLimitWaitSeconds: Counter;
   readonly sendRate: Gauge;
   readonly rejections: Counter<'reason'>;
   readonly duplicates: Counter<'kind'>;
-  readonly deliveries: Counter<'mode' | 'result'>;
+  readonly deliveries: HotCounter<'mode' | 'result'>;
   readonly presumedDelivered: Counter;
   readonly ready: Gauge;
   /** Read at scrape time, so the queue's gauges cost nothing on the hot path. */
@@ -68,32 +70,32 @@ export class SidecarMetrics {
   ) {
     const registers = [registry];
     registerNodeMetrics(registry, loopDelay);
-    this.grpcStarted = new Counter({
+    this.grpcStarted = new HotCounter({
       name: 'grpc_server_started_total',
       help: 'RPCs started on the server.',
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
       registers,
     });
-    this.grpcHandled = new Counter({
+    this.grpcHandled = new HotCounter({
       name: 'grpc_server_handled_total',
       help: 'RPCs completed on the server, by status code.',
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
       registers,
     });
-    this.grpcHandlingSeconds = new Histogram({
+    this.grpcHandlingSeconds = new HotHistogram({
       name: 'grpc_server_handling_seconds',
       help: 'Time from receiving an RPC to sending its status, in seconds.',
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method'],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
     });
-    this.swfRequests = new Counter({
+    this.swfRequests = new HotCounter({
       name: 'swf_sidecar_swf_requests_total',
       help: 'RespondActivityTaskFailed calls made to SWF, by outcome (throttled = ThrottlingException answers).',
       labelNames: ['outcome'],
       registers,
     });
-    this.swfRequestSeconds = new Histogram({
+    this.swfRequestSeconds = new HotHistogram({
       name: 'swf_sidecar_swf_request_duration_seconds',
       help: 'Duration of one SWF call, in seconds, by outcome.',
       labelNames: ['outcome'],
@@ -130,13 +132,13 @@ export class SidecarMetrics {
         if (stats !== undefined) this.set(stats.bytes);
       },
     });
-    this.batchSize = new Histogram({
+    this.batchSize = new HotHistogram({
       name: 'swf_sidecar_batch_size',
       help: 'Reports taken off the queue together and sent concurrently.',
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     });
-    this.queueWaitSeconds = new Histogram({
+    this.queueWaitSeconds = new HotHistogram({
       name: 'swf_sidecar_queue_wait_seconds',
       help: 'Time a report waited in the queue (for a rate permit and a send slot) before each SWF call, in seconds.',
       buckets: WAIT_BUCKETS_SECONDS,
@@ -169,7 +171,7 @@ export class SidecarMetrics {
       labelNames: ['kind'],
       registers,
     });
-    this.deliveries = new Counter({
+    this.deliveries = new HotCounter({
       name: 'swf_sidecar_deliveries_total',
       help: 'Accepted reports settled, by delivery mode and final result.',
       labelNames: ['mode', 'result'],

@@ -170,7 +170,7 @@ export class Dispatcher {
     metrics.swfInFlight.set(this.inFlight.size);
     const outcome = outcomeLabel(result);
     metrics.swfRequests.inc({ outcome });
-    metrics.swfRequestSeconds.observe({ outcome }, (clock.now() - startedAtMs) / 1000);
+    metrics.swfRequestSeconds.labels({ outcome }).observe((clock.now() - startedAtMs) / 1000);
     this.handleResult(item, result);
     this.schedulePump();
   }
