@@ -1,7 +1,8 @@
 /**
  * Measurement 3c: the sidecar's CPU (in cores) while it takes 1000 QUEUED calls/s and forwards
  * 200/s (the limiter at SWF's quota), so its queue grows by 800 a second. The bare server at the
- * same 1000 calls/s is measured alongside, to show how much of the figure gRPC itself costs.
+ * same 1000 calls/s is measured alongside, to show how much of the figure gRPC itself costs, and
+ * (ungraded) a bare node:http2 responder without grpc-js: the least any Node.js front end costs.
  */
 import type { MeasurementResult, Row } from './report.js';
 import { fixed, percent, perSecond, ratio } from './support/format.js';
@@ -12,6 +13,7 @@ import { CpuWindow } from './support/proc.js';
 import {
   sidecarEnv,
   startBareForwarder,
+  startBareHttp2Responder,
   startBareServer,
   startSidecar,
   type ServerProcess,
@@ -120,14 +122,28 @@ export async function measureBacklogCpu(
       await server.stop();
     }
   });
+  // Ungraded: node:http2 with a constant answer, no grpc-js, at the same intake. With the bare
+  // forwarder's CPU it is what any Node.js sidecar would cost here before doing anything.
+  const http2 = await quietRun(async () => {
+    const server = await startBareHttp2Responder();
+    try {
+      return await run(server, fake, options);
+    } finally {
+      await server.stop();
+    }
+  });
   const floor = bare.vcpu + bare.forwarderVcpu;
+  const http2Floor = http2.vcpu + bare.forwarderVcpu;
   const ok = sidecar.vcpu <= TARGET_VCPU && sidecar.errors === 0;
   const rows: Row[] = [
     {
       id: '3c',
       what: `CPU at ${options.intakePerSecond}/s QUEUED intake, 200/s forwarded`,
       sidecar: `${fixed(sidecar.vcpu, 3)} vCPU (forwarding ${perSecond(sidecar.forwardedPerSecond)})${disturbedNote(sidecar.foreign, bare.foreign)}`,
-      baseline: `bare grpc-js ${fixed(bare.vcpu, 3)} + bare Node HTTP client at 200/s ${fixed(bare.forwarderVcpu, 3)} = floor ${fixed(floor, 3)} vCPU`,
+      baseline:
+        `bare grpc-js ${fixed(bare.vcpu, 3)} + bare Node HTTP client at 200/s ${fixed(bare.forwarderVcpu, 3)} = floor ${fixed(floor, 3)} vCPU` +
+        `; ungraded: node:http2 without grpc-js ${fixed(http2.vcpu, 3)} + that client = ${fixed(http2Floor, 3)} vCPU` +
+        (http2.errors > 0 ? ` (${http2.errors} calls failed)` : ''),
       figure: `${fixed(sidecar.vcpu, 3)} vCPU (${ratio(sidecar.vcpu / floor)} the floor)`,
       target: `<= ${TARGET_VCPU} vCPU`,
       verdict: ok ? 'pass' : 'miss',
@@ -141,5 +157,10 @@ export async function measureBacklogCpu(
           }),
     },
   ];
-  return { id: '3c', title: 'CPU with a growing backlog', rows, raw: { options, sidecar, bare, floor } };
+  return {
+    id: '3c',
+    title: 'CPU with a growing backlog',
+    rows,
+    raw: { options, sidecar, bare, floor, http2, http2Floor },
+  };
 }

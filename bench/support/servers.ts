@@ -10,6 +10,7 @@ import { freePort } from '../../test/support/free-port.js';
 
 export const BARE_SERVER_JS = fileURLToPath(new URL('./bare-server.mjs', import.meta.url));
 const BARE_FORWARDER_JS = fileURLToPath(new URL('./bare-forwarder.mjs', import.meta.url));
+const BARE_HTTP2_RESPONDER_JS = fileURLToPath(new URL('./bare-http2-responder.mjs', import.meta.url));
 
 /**
  * The node flags of the container image's ENTRYPOINT, so every sidecar the bench starts runs as
@@ -23,7 +24,7 @@ export function imageNodeFlags(): string[] {
 
 /** A server under test, in its own process, SERVING on 127.0.0.1. */
 export interface ServerProcess {
-  readonly kind: 'sidecar' | 'bare';
+  readonly kind: 'sidecar' | 'bare' | 'http2';
   readonly pid: number;
   /** HOST:PORT of the gRPC server. */
   readonly address: string;
@@ -116,8 +117,19 @@ export async function startBareServer(node: string = process.execPath, forwardUr
   });
 }
 
+/**
+ * The ungraded floor of 3c (bare-http2-responder.mjs): node:http2 answering every call with a
+ * constant QUEUED frame, no grpc-js.
+ */
+export async function startBareHttp2Responder(node: string = process.execPath): Promise<ServerProcess> {
+  const port = await freePort();
+  return startProcess('http2', [BARE_HTTP2_RESPONDER_JS], `127.0.0.1:${port}`, undefined, node, {
+    BENCH_ADDRESS: `127.0.0.1:${port}`,
+  });
+}
+
 async function startProcess(
-  kind: 'sidecar' | 'bare',
+  kind: ServerProcess['kind'],
   args: string[],
   address: string,
   metricsAddress: string | undefined,
