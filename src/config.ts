@@ -231,7 +231,7 @@ export const SETTINGS = [
     'SWF_SIDECAR_DEDUP_MAX_ENTRIES',
     100_000,
     integer(0),
-    'Most tokens remembered for that (about 100 bytes each).',
+    'Most tokens remembered for that (about 60 bytes each).',
   ),
   s(
     'shutdownGraceMs',
