@@ -5,9 +5,13 @@
  * 2 s of warm-up, then 6 s measured: scavenges and mark-compacts counted from V8's trace lines
  * in the window, with their pauses. `--heap` also samples every allocation of the first round
  * (collected ones included) and prints where the garbage comes from; sampling slows that round,
- * so its latencies and pauses are not the ones to read.
+ * so its latencies and pauses are not the ones to read. `--relay` runs measurement 2's bare
+ * grpc-js relay (bench/support/bare-server.mjs forwarding with node:http) before the sidecar in
+ * each round, traced the same way, for the same figures of a hop that does only the forwarding.
  *
- *   npm run build && node --import tsx bench/gc-pauses.ts [RATE=1000] [ROUNDS=2] [--heap]
+ *   npm run build && node --import tsx bench/gc-pauses.ts [RATE=1000] [ROUNDS=2] [--heap] [--relay]
+ *
+ * BENCH_SIDECAR_NODE_ARGS adds node/V8 flags to the sidecar's, as in the bench.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,13 +20,15 @@ import { fileURLToPath } from 'node:url';
 import { formatHeapSummary, readHeapProfile, summariseHeapProfile } from './support/heap-profile-top.js';
 import { runLoad } from './support/load-driver-client.js';
 import { DELIVERY } from './support/payload.js';
-import { sidecarEnv, startSidecar } from './support/servers.js';
+import { sidecarEnv, startBareServer, startSidecar } from './support/servers.js';
 import { percentile } from './support/stats.js';
 import { FakeSwf } from '../test/support/fake-swf.js';
 
 const WARMUP_MS = 2000;
 const WINDOW_MS = 6000;
 const UNLIMITED = { SWF_SIDECAR_RATE_PER_SECOND: '100000', SWF_SIDECAR_BURST: '100000' } as const;
+/** BENCH_SIDECAR_NODE_ARGS as given (servers.ts): flags to try, kept before --trace-gc. */
+const EXTRA_SIDECAR_NODE_ARGS = process.env['BENCH_SIDECAR_NODE_ARGS'] ?? '';
 const PRELOAD = fileURLToPath(new URL('./support/heap-sampling-preload.mjs', import.meta.url));
 
 interface GcPause {
@@ -40,8 +46,15 @@ function parseGcTraceLine(line: string): GcPause | undefined {
   };
 }
 
-async function round(fake: FakeSwf, rate: number, heapDir: string | undefined): Promise<string> {
-  process.env['BENCH_SIDECAR_NODE_ARGS'] = heapDir === undefined ? '--trace-gc' : `--trace-gc --import ${PRELOAD}`;
+async function round(
+  fake: FakeSwf,
+  rate: number,
+  path: 'sidecar' | 'relay',
+  heapDir: string | undefined,
+): Promise<string> {
+  process.env['BENCH_BARE_NODE_ARGS'] = '--trace-gc';
+  process.env['BENCH_SIDECAR_NODE_ARGS'] =
+    `${EXTRA_SIDECAR_NODE_ARGS} --trace-gc` + (heapDir === undefined ? '' : ` --import ${PRELOAD}`);
   // The sidecar's environment is only what it is given (servers.ts), so the preload's settings go here.
   const heapSampling: Record<string, string> =
     heapDir === undefined
@@ -51,7 +64,10 @@ async function round(fake: FakeSwf, rate: number, heapDir: string | undefined): 
           BENCH_HEAP_SAMPLE_FROM_MS: String(WARMUP_MS + 1000),
           BENCH_HEAP_SAMPLE_FOR_MS: String(WINDOW_MS - 1000),
         };
-  const sidecar = await startSidecar({ ...sidecarEnv(fake.url, UNLIMITED), ...heapSampling }, `gc-pauses-${rate}`);
+  const sidecar =
+    path === 'relay'
+      ? await startBareServer(process.execPath, fake.url)
+      : await startSidecar({ ...sidecarEnv(fake.url, UNLIMITED), ...heapSampling }, `gc-pauses-${rate}`);
   let first = 0;
   let last = 0;
   try {
@@ -91,14 +107,16 @@ async function round(fake: FakeSwf, rate: number, heapDir: string | undefined): 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const heap = args.includes('--heap');
+  const relay = args.includes('--relay');
   const [rate = 1000, rounds = 2] = args.filter((a) => !a.startsWith('--')).map(Number);
   const fake = await FakeSwf.start();
   const heapDir = heap ? mkdtempSync(join(tmpdir(), 'swf-sidecar-heap-')) : undefined;
   try {
     for (let i = 0; i < rounds; i++) {
-      console.log(
-        `round ${i + 1}, ${rate} CONFIRMED calls/s: ${await round(fake, rate, i === 0 ? heapDir : undefined)}`,
-      );
+      for (const path of relay ? (['relay', 'sidecar'] as const) : (['sidecar'] as const)) {
+        const figures = await round(fake, rate, path, path === 'sidecar' && i === 0 ? heapDir : undefined);
+        console.log(`round ${i + 1}, ${path}, ${rate} CONFIRMED calls/s: ${figures}`);
+      }
     }
     if (heapDir !== undefined) {
       const file = readdirSync(heapDir).find((name) => name.endsWith('.heapprofile'));
