@@ -11,7 +11,8 @@
  *
  *   npm run build && node --import tsx bench/gc-pauses.ts [RATE=1000] [ROUNDS=2] [--heap] [--relay]
  *
- * BENCH_SIDECAR_NODE_ARGS adds node/V8 flags to the sidecar's, as in the bench.
+ * BENCH_SIDECAR_NODE_ARGS adds node/V8 flags to the sidecar's, as in the bench;
+ * GC_PAUSES_WARMUP_MS sets the warm-up (2000 by default, measurement 2's).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ import { sidecarEnv, startBareServer, startSidecar } from './support/servers.js'
 import { percentile } from './support/stats.js';
 import { FakeSwf } from '../test/support/fake-swf.js';
 
-const WARMUP_MS = 2000;
+const WARMUP_MS = Number(process.env['GC_PAUSES_WARMUP_MS'] ?? 2000);
 const WINDOW_MS = 6000;
 const UNLIMITED = { SWF_SIDECAR_RATE_PER_SECOND: '100000', SWF_SIDECAR_BURST: '100000' } as const;
 /** BENCH_SIDECAR_NODE_ARGS as given (servers.ts): flags to try, kept before --trace-gc. */
