@@ -30,7 +30,8 @@ export interface ProfileSummary {
   ownInclusive: { name: string; ms: number }[];
 }
 
-function packageOf(url: string, functionName: string): string {
+/** Where a frame's code lives: a node: module, a dependency's package, a sidecar file, or native. */
+export function packageOf(url: string, functionName: string): string {
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
   if (url.startsWith('node:')) return url;
   const nm = url.lastIndexOf('node_modules/');
@@ -41,6 +42,12 @@ function packageOf(url: string, functionName: string): string {
   const dist = url.indexOf('/dist/');
   if (dist >= 0) return `sidecar ${url.slice(dist + 1)}`;
   return url;
+}
+
+/** A frame as `function file:line`, the file shortened to what follows node_modules/ or dist/. */
+export function frameLabel({ functionName, url, lineNumber }: ProfileNode['callFrame']): string {
+  const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
+  return `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
 }
 
 /**
@@ -63,11 +70,7 @@ export function summarizeProfile(
     if (window !== undefined && (atUs < window.fromUs || atUs > window.toUs)) return;
     selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   });
-  const label = (node: ProfileNode): string => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = url.replace(/^.*\/(node_modules|dist)\//, '$1/');
-    return `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
-  };
+  const label = (node: ProfileNode): string => frameLabel(node.callFrame);
   const self = new Map<string, number>();
   const pkg = new Map<string, number>();
   const own = new Map<string, number>();

@@ -1,11 +1,12 @@
 /**
  * Summarises a V8 sampling heap profile (bench/support/heap-sampling-preload.mjs): sampled bytes
- * allocated by file (the sidecar's own, Node's modules, dependencies) and by function.
+ * allocated by file (the sidecar's own, Node's modules, dependency packages) and by function.
  *
  *   node --import tsx bench/support/heap-profile-top.ts FILE.heapprofile [TOP=20]
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { frameLabel, packageOf } from './cpuprofile-top.js';
 
 interface HeapNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -27,13 +28,8 @@ export function summariseHeapProfile(head: HeapNode): HeapSummary {
     map.set(key, (map.get(key) ?? 0) + bytes);
   };
   const visit = (node: HeapNode): void => {
-    const file = fileOf(node.callFrame.url);
-    add(byFile, file, node.selfSize);
-    add(
-      byFunction,
-      `${node.callFrame.functionName || '(anonymous)'} ${file}:${node.callFrame.lineNumber + 1}`,
-      node.selfSize,
-    );
+    add(byFile, packageOf(node.callFrame.url, node.callFrame.functionName), node.selfSize);
+    add(byFunction, frameLabel(node.callFrame), node.selfSize);
     totalBytes += node.selfSize;
     for (const child of node.children) visit(child);
   };
@@ -41,15 +37,6 @@ export function summariseHeapProfile(head: HeapNode): HeapSummary {
   const sorted = (map: Map<string, number>): { name: string; bytes: number }[] =>
     [...map].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
   return { totalBytes, byFile: sorted(byFile), byFunction: sorted(byFunction) };
-}
-
-function fileOf(url: string): string {
-  if (url === '') return '(V8)';
-  const own = /\/dist\/(.*)$/.exec(url);
-  if (own !== null) return `sidecar ${own[1] ?? ''}`;
-  const dependency = /node_modules\/(.*)$/.exec(url);
-  if (dependency !== null) return `dependency ${dependency[1] ?? ''}`;
-  return url;
 }
 
 export function formatHeapSummary(summary: HeapSummary, top: number): string {
