@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { SidecarMetrics, SwfCallOutcome } from '../metrics.js';
 import type { RateLimiter } from '../rate/rate-limiter.js';
 import type { SendResult, SwfPort } from '../swf/swf-port.js';
+import { SlotList } from '../slot-list.js';
 import { tokenHash } from '../token-hash.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { DeliveryResult, PendingDelivery } from './pending-delivery.js';
@@ -53,8 +54,8 @@ export class Dispatcher {
    * V8's old generation (bench/RESULTS.md, "Tails at 1000/s"). Replaced when aborted.
    */
   private calls = callsController();
-  /** Each call in flight, with the signal it was sent with. */
-  private readonly inFlight = new Map<PendingDelivery, AbortSignal>();
+  /** Each report whose SWF call is out (a SlotList: no garbage a call, see slot-list.ts). */
+  private readonly inFlight = new SlotList<PendingDelivery>();
   private readonly retryTimers = new Map<PendingDelivery, TimerHandle>();
   private wakeTimer: TimerHandle | undefined;
   private pumpScheduled = false;
@@ -86,8 +87,7 @@ export class Dispatcher {
       abandoned.push(item);
     }
     this.retryTimers.clear();
-    abandoned.push(...this.inFlight.keys());
-    this.inFlight.clear();
+    abandoned.push(...this.inFlight.takeAll());
     this.calls.abort(error);
     this.calls = callsController();
     this.deps.metrics.swfInFlight.set(0);
@@ -158,15 +158,13 @@ export class Dispatcher {
     metrics.queueWaitSeconds.observe((startedAtMs - item.readyAtMs) / 1000);
     item.attempts += 1;
     item.firstAttemptAtMs ??= startedAtMs;
-    const signal = this.calls.signal;
-    this.inFlight.set(item, signal);
+    this.inFlight.add(item);
     metrics.swfInFlight.set(this.inFlight.size);
 
-    const result = await this.callSwf(item, signal);
+    const result = await this.callSwf(item, this.calls.signal);
 
     // abandonAll() may have settled the item while the call was out; its answer changes nothing.
-    if (this.inFlight.get(item) !== signal) return;
-    this.inFlight.delete(item);
+    if (!this.inFlight.remove(item)) return;
     metrics.swfInFlight.set(this.inFlight.size);
     const outcome = outcomeLabel(result);
     metrics.swfRequests.inc({ outcome });

@@ -1,6 +1,7 @@
 import type { SidecarError } from '../errors.js';
 import type { DeliveryMode, FailureReport } from './failure-report.js';
 import type { RetryBudget } from './retry-policy.js';
+import type { Slotted } from '../slot-list.js';
 
 /** How a delivery ended: SWF recorded it, or a typed error for every caller that waits on it. */
 export type DeliveryResult =
@@ -11,8 +12,10 @@ export type DeliveryResult =
  * One accepted report on its way to SWF, shared by every caller that submitted its token.
  * `settled` never rejects, so nobody's report can raise an unhandled rejection.
  */
-export class PendingDelivery {
+export class PendingDelivery implements Slotted {
   attempts = 0;
+  /** Its place among the dispatcher's calls in flight; -1 while no call is out. */
+  slot = -1;
   /** Clock time of the first SWF call, for the retry budget's elapsed time. */
   firstAttemptAtMs: number | undefined;
   /** Clock time it last became ready to send (accepted, or a retry came due). */
