@@ -1,5 +1,6 @@
 import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions } from 'node:tls';
+import { SlotList, type Slotted } from '../slot-list.js';
 import { Http1ResponseParser } from './http1-response-parser.js';
 
 /**
@@ -76,6 +77,14 @@ export class Http1ConnectionPool {
   /** Idle connections, the most recently used last. */
   private readonly idle: Connection[] = [];
   private readonly waiting: PendingRequest[] = [];
+  /** Every request not yet finished, waiting or on a socket: what an abort goes through. */
+  private readonly unfinished = new SlotList<PendingRequest>();
+  /**
+   * The signals the pool listens to, once each, rather than once per request: the sidecar sends
+   * every call with the same signal, and adding then removing a listener per request churned
+   * that signal's listener Map (slot-list.ts says what that costs).
+   */
+  private readonly watchedSignals = new WeakSet<AbortSignal>();
   private readonly idleTimeoutMs: number;
   private readonly tcpOptions: NetConnectOpts;
   /** With one SecureContext for all the pool's connections (Node would build one per connection). */
@@ -113,8 +122,10 @@ export class Http1ConnectionPool {
     const payload = Buffer.allocUnsafe(head.length + body.length);
     payload.write(head, 0, 'latin1');
     body.copy(payload, head.length);
+    this.watch(signal);
     return new Promise<Http1Exchange>((resolve) => {
       const request = new PendingRequest(this, payload, signal, resolve, timeoutMs);
+      this.unfinished.add(request);
       const idle = this.idle.pop();
       if (idle !== undefined) idle.start(request);
       else if (this.connections.size < this.options.maxSockets) this.connect().start(request);
@@ -131,6 +142,24 @@ export class Http1ConnectionPool {
 
   stats(): Http1PoolStats {
     return { open: this.connections.size, idle: this.idle.length, waiting: this.waiting.length };
+  }
+
+  private watch(signal: AbortSignal): void {
+    if (this.watchedSignals.has(signal)) return;
+    this.watchedSignals.add(signal);
+    signal.addEventListener('abort', () => this.abortRequestsOf(signal), { once: true });
+  }
+
+  /** Waiting requests first, so that a socket the aborted ones free is not given to another of them. */
+  private abortRequestsOf(signal: AbortSignal): void {
+    const aborted = this.unfinished.toArray().filter((request) => request.signal === signal);
+    for (const request of aborted) if (request.connection === undefined) this.cancel(request, abortedExchange());
+    for (const request of aborted) if (request.connection !== undefined) this.cancel(request, abortedExchange());
+  }
+
+  /** @internal For PendingRequest: it finished. */
+  forget(request: PendingRequest): void {
+    this.unfinished.remove(request);
   }
 
   private connect(): Connection {
@@ -300,26 +329,22 @@ function onIdleTimeout(connection: Connection): void {
   connection.idleTimeout();
 }
 
-/** A request until it is answered: its bytes, timer and abort listener (it is the listener). */
-class PendingRequest {
+/** A request until it is answered: its bytes, its timer, and the signal that may abort it. */
+class PendingRequest implements Slotted {
   connection: Connection | undefined;
+  /** Its place in the pool's unfinished requests. */
+  slot = -1;
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
   constructor(
     private readonly pool: Http1ConnectionPool,
     public payload: Buffer,
-    private readonly signal: AbortSignal,
+    readonly signal: AbortSignal,
     private readonly resolve: (exchange: Http1Exchange) => void,
     timeoutMs: number,
   ) {
     this.timer = setTimeout(onRequestTimeout, timeoutMs, this);
-    signal.addEventListener('abort', this);
-  }
-
-  /** The abort listener (an EventListener object: no closure per request). */
-  handleEvent(): void {
-    this.pool.cancel(this, { kind: 'error', error: abortError() });
   }
 
   timeout(): void {
@@ -330,7 +355,7 @@ class PendingRequest {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.signal.removeEventListener('abort', this);
+    this.pool.forget(this);
     this.payload = EMPTY_BODY;
     this.resolve(exchange);
   }
@@ -357,6 +382,10 @@ function keepAliveHintMs(headers: Readonly<Record<string, string>>): number {
     lastHint = { text: hint, ms: Math.max(0, ms) };
   }
   return lastHint.ms;
+}
+
+function abortedExchange(): Http1Exchange {
+  return { kind: 'error', error: abortError() };
 }
 
 function abortError(): Error {

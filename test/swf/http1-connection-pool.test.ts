@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
+import { getEventListeners } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -426,6 +427,31 @@ describe('Http1ConnectionPool: timeout, abort, destroy', () => {
     await server.closed(0);
     assert.deepEqual(pool.stats(), { open: 0, idle: 0, waiting: 0 });
     assert.equal(server.requests.length, 1);
+  });
+
+  it('one signal for many requests: one listener on it; its abort ends them all, not those of another signal', async () => {
+    const server = await startHttp(() => undefined);
+    const pool = poolFor(server.port, { maxSockets: 2 });
+    const shared = new AbortController();
+    const other = new AbortController();
+    const sharedCalls = ['a', 'b', 'c'].map((body) => send(pool, server.port, body, { signal: shared.signal }));
+    const otherCall = send(pool, server.port, 'd', { signal: other.signal });
+    assert.equal(getEventListeners(shared.signal, 'abort').length, 1);
+    assert.equal(getEventListeners(other.signal, 'abort').length, 1);
+    await turnsUntil(() => server.requests.length === 2, 'two requests at the server');
+    assert.deepEqual(pool.stats(), { open: 2, idle: 0, waiting: 2 });
+    shared.abort();
+    for (const exchange of await Promise.all(sharedCalls)) assert.equal(errorOf(exchange).name, 'AbortError');
+    // 'a' and 'b' were on the two sockets (closed); 'c' was waiting; 'd' now has a new socket.
+    await turnsUntil(() => server.requests.length === 3, "'d' at the server");
+    assert.deepEqual(pool.stats(), { open: 1, idle: 0, waiting: 0 });
+    assert.deepEqual(
+      server.requests.map((r) => r.body),
+      ['a', 'b', 'd'],
+    );
+    other.abort();
+    assert.equal(errorOf(await otherCall).name, 'AbortError');
+    await server.closed(0);
   });
 
   it('destroy(): requests in flight and waiting resolve with an error; later ones too', async () => {
