@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { DeliveryFinalResult, SidecarMetrics } from '../metrics.js';
 import type { RateLimiter } from '../rate/rate-limiter.js';
 import { tokenHash } from '../token-hash.js';
+import { YoungMap } from '../young-map.js';
 import type { Dispatcher } from './dispatcher.js';
 import { type DeliveryMode, type FailureReport, type SubmitResult, approximateReportBytes } from './failure-report.js';
 import { PendingDelivery, type DeliveryResult } from './pending-delivery.js';
@@ -42,7 +43,8 @@ export interface DrainReport {
  * bounds, and the answer each caller gets. The Dispatcher decides *when* it is sent.
  */
 export class DeliveryService {
-  private readonly pendingByToken = new Map<string, PendingDelivery>();
+  /** Kept young (young-map.ts): an entry comes and goes with every report. */
+  private readonly pendingByToken = new YoungMap<string, PendingDelivery>();
   private queuedItems = 0;
   private queuedBytes = 0;
   private accepting = true;
