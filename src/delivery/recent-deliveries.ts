@@ -166,7 +166,10 @@ export class RecentDeliveries {
     for (let i = 0; i < this.taken; i++) {
       const from = (this.front + i) % this.capacity;
       fingerprints[i] = this.fingerprints[from] ?? 0;
-      digests.set(this.digests.subarray(from * DIGEST_WORDS, (from + 1) * DIGEST_WORDS), i * DIGEST_WORDS);
+      // Word by word: a subarray() per entry would make a view object per entry remembered.
+      for (let word = 0; word < DIGEST_WORDS; word++) {
+        digests[i * DIGEST_WORDS + word] = this.digests[from * DIGEST_WORDS + word] ?? 0;
+      }
       expiries[i] = this.expiries[from] ?? 0;
     }
     this.capacity = capacity;
