@@ -36,7 +36,7 @@ export const LATENCY_DEFAULTS: LatencyOptions = {
     { perSecond: 1000, windowMs: 6_000 },
   ],
   warmupMs: 2_000,
-  rounds: 3,
+  rounds: 5,
 };
 
 /** Far above any offered load here: this measurement is about the hop, not the limiter. */
