@@ -7,12 +7,11 @@ const REBUILD_AT_MOST_ENTRIES = 64;
  * by token): while it holds few entries, it is replaced by a copy of itself every 64 removals,
  * so that its hash table stays in V8's young generation.
  *
- * Why: a Map that lives long is promoted to the old generation, and from then on V8 allocates
- * its new hash tables (a Map that gains and loses entries rehashes every few changes) in the
- * old generation too; each dropped table still points at the entries it held, so the scavenger
- * keeps those alive and promotes them, until a mark-compact clears both (slot-list.ts; figures
- * in bench/RESULTS.md, "Old tables of long-lived Maps"). A copy made every 64 removals is
- * young, and at any rate where this matters it is replaced before the scavenger promotes it.
+ * Why: V8 allocates the new hash tables of a Map in the old generation once the Map is old, and
+ * each dropped table keeps the entries it held alive until a mark-compact (slot-list.ts has the
+ * mechanism; figures in bench/RESULTS.md, "Old tables of long-lived Maps"). A copy made every
+ * 64 removals is young, and at any rate where this matters it is replaced before the scavenger
+ * promotes it.
  * The copy costs at most one entry's copy a removal (it is made only at 64 entries or fewer);
  * a larger Map (a backlog, whose entries live long anyway) is left as it is.
  */
